@@ -1,0 +1,133 @@
+import { inflateSync } from 'node:zlib';
+import { JsonFormatError, scanJsonFile } from './json-stream.ts';
+
+/**
+ * nano-vectordb files (`vdb_*.json`): `{embedding_dim, data: [...rows], matrix: base64}`.
+ * `matrix` is float32 rows, one per data row, in data order. Newer rows also carry
+ * `vector`: base64 of zlib-compressed float16 of the raw (not normalised) embedding.
+ * The matrix may be longer than V8's longest string, so it is only ever seen in pieces.
+ */
+export interface NanoVdbSummary {
+  embeddingDim: number | undefined;
+  rowCount: number;
+  matrixBytes: number;
+  rowsWithVector: number;
+  problems: NanoVdbProblem[];
+}
+
+export interface NanoVdbProblem {
+  reason: string;
+  offset?: number;
+}
+
+const BASE64_CHAR = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') {
+  BASE64_CHAR[c.charCodeAt(0)] = 1;
+}
+
+/** Counts decoded bytes of a base64 text seen in pieces, and notices bad characters. */
+export class Base64Meter {
+  chars = 0;
+  padding = 0;
+  badOffset = -1;
+
+  add(piece: Buffer): void {
+    for (let i = 0; i < piece.length; i++) {
+      const byte = piece[i] as number;
+      if (byte === 0x3d) this.padding++;
+      else if (BASE64_CHAR[byte] !== 1 || this.padding > 0) {
+        if (this.badOffset < 0) this.badOffset = this.chars + this.padding + i;
+        continue;
+      }
+    }
+    this.chars += piece.length;
+  }
+
+  get bytes(): number {
+    return (this.chars / 4) * 3 - this.padding;
+  }
+
+  get wellFormed(): boolean {
+    return this.badOffset < 0 && this.chars % 4 === 0 && this.padding <= 2;
+  }
+}
+
+function readRow(summary: NanoVdbSummary, item: unknown, index: number, offset: number): void {
+  summary.rowCount++;
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    summary.problems.push({ reason: `data row ${index} is not an object`, offset });
+    return;
+  }
+  const row = item as Record<string, unknown>;
+  if (typeof row.__id__ !== 'string') {
+    summary.problems.push({ reason: `data row ${index} has no string "__id__"`, offset });
+  }
+  if (typeof row.vector === 'string') summary.rowsWithVector++;
+}
+
+function checkConsistency(summary: NanoVdbSummary, meter: Base64Meter): void {
+  const dim = summary.embeddingDim;
+  if (dim === undefined) {
+    summary.problems.push({ reason: 'missing or invalid "embedding_dim"' });
+    return;
+  }
+  if (!meter.wellFormed) {
+    const at = meter.badOffset >= 0 ? ` (bad character at position ${meter.badOffset})` : '';
+    summary.problems.push({ reason: `"matrix" is not clean base64${at}` });
+    return;
+  }
+  const expected = 4 * dim * summary.rowCount;
+  if (summary.matrixBytes === expected) return;
+  const floats = summary.matrixBytes / 4;
+  const rows = floats / dim;
+  const shape = Number.isInteger(rows)
+    ? `${rows} rows of ${dim}`
+    : `${floats} floats, not a multiple of embedding_dim ${dim}`;
+  summary.problems.push({
+    reason:
+      `matrix holds ${summary.matrixBytes} bytes (${shape}) but embedding_dim ${dim} ` +
+      `and ${summary.rowCount} data rows need ${expected} bytes`,
+  });
+}
+
+/** Reads a vdb file's shape without decoding vectors: dimension, rows, matrix size. */
+export async function inspectNanoVdb(path: string): Promise<NanoVdbSummary> {
+  const summary: NanoVdbSummary = {
+    embeddingDim: undefined,
+    rowCount: 0,
+    matrixBytes: 0,
+    rowsWithVector: 0,
+    problems: [],
+  };
+  const meter = new Base64Meter();
+  await scanJsonFile(path, {
+    modeFor: (key) => (key === 'data' ? 'items' : key === 'matrix' ? 'string' : 'parse'),
+    onValue: (key, value) => {
+      if (key !== 'embedding_dim') return;
+      if (Number.isInteger(value) && (value as number) > 0) summary.embeddingDim = value as number;
+    },
+    onItem: (_key, item, index, offset) => readRow(summary, item, index, offset),
+    onStringPiece: (_key, piece) => meter.add(piece),
+  });
+  summary.matrixBytes = meter.bytes;
+  checkConsistency(summary, meter);
+  return summary;
+}
+
+/** Decodes a row's `vector` field: base64 → zlib → float16 little-endian → numbers. */
+export function decodeFloat16Vector(encoded: string): Float32Array {
+  const raw = inflateSync(Buffer.from(encoded, 'base64'));
+  if (raw.length % 2 !== 0) throw new JsonFormatError('vector field has an odd byte count', 0);
+  const out = new Float32Array(raw.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = float16ToNumber(raw.readUInt16LE(i * 2));
+  return out;
+}
+
+export function float16ToNumber(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 0x1f) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}

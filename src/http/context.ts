@@ -1,0 +1,17 @@
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { StorageBackend } from '../storage/types.ts';
+
+/** What every route handler may use; built once per server. */
+export interface ServerDeps {
+  config: Config;
+  storage: StorageBackend;
+  logger: Logger;
+}
+
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    logger: Logger;
+  };
+};
