@@ -103,10 +103,87 @@ export interface KnowledgeGraph {
   is_truncated: boolean;
 }
 
+export type KvNamespace =
+  | 'full_docs'
+  | 'text_chunks'
+  | 'llm_response_cache'
+  | 'full_entities'
+  | 'full_relations'
+  | 'entity_chunks'
+  | 'relation_chunks'
+  | 'doc_status';
+
+export type VectorNamespace = 'entities' | 'relationships' | 'chunks';
+
+/** A key-value record as LightRAG's JSON stores hold it (without the outer id). */
+export type KvRecord = Record<string, unknown>;
+
+/**
+ * One row of a vector store. `fields` are the meta fields LightRAG keeps for the store
+ * (entities: entity_name, source_id, content, file_path; relationships: src_id, tgt_id,
+ * source_id, content, file_path; chunks: full_doc_id, content, file_path).
+ * `vector` is the raw (not normalised) embedding; null means "not computed yet": the
+ * backend records the row as pending and `reembed` fills it in later.
+ */
+export interface VectorRecord {
+  id: string;
+  fields: Record<string, unknown>;
+  vector: Float32Array | null;
+  /** Unix seconds. */
+  createdAt: number;
+}
+
+/** Reads of one workspace. Entity names compare by Unicode code point, as in Python. */
+export interface WorkspaceReader {
+  entityNames(): Promise<string[]>;
+  popularLabels(limit: number): Promise<string[]>;
+  searchLabels(query: string, limit: number): Promise<string[]>;
+  knowledgeGraph(label: string, maxDepth: number, maxNodes: number): Promise<KnowledgeGraph>;
+  getEntity(name: string): Promise<Entity | undefined>;
+  getRelation(source: string, target: string): Promise<Relation | undefined>;
+  relationsOf(name: string): Promise<Relation[]>;
+  entities(offset: number, limit: number): Promise<Page<Entity>>;
+  relations(offset: number, limit: number): Promise<Page<Relation>>;
+  getKv(namespace: KvNamespace, ids: string[]): Promise<Map<string, KvRecord>>;
+  getVectors(namespace: VectorNamespace, ids: string[]): Promise<VectorRecord[]>;
+  /** Rows recorded without a vector, waiting for `reembed`. */
+  pendingVectors(namespace: VectorNamespace): Promise<VectorRecord[]>;
+  /** The dimension of vectors already stored, or undefined when there are none. */
+  vectorDimension(namespace: VectorNamespace): Promise<number | undefined>;
+}
+
+/**
+ * Writes to one workspace inside `StorageBackend.write`: all of them land together or
+ * none does. Graph upserts merge properties into an existing node or edge, as networkx's
+ * `add_node`/`add_edge` do; relations are undirected (one per unordered pair).
+ */
+export interface WorkspaceWriter extends WorkspaceReader {
+  upsertEntity(entity: Entity): Promise<void>;
+  /** Removes the entity and every relation touching it. */
+  deleteEntity(name: string): Promise<void>;
+  upsertRelation(relation: Relation): Promise<void>;
+  deleteRelation(source: string, target: string): Promise<void>;
+  upsertKv(namespace: KvNamespace, records: Map<string, KvRecord>): Promise<void>;
+  deleteKv(namespace: KvNamespace, ids: string[]): Promise<void>;
+  upsertVectors(namespace: VectorNamespace, rows: VectorRecord[]): Promise<void>;
+  deleteVectors(namespace: VectorNamespace, ids: string[]): Promise<void>;
+  /** Empties every store of the workspace (graph, key-value, vectors, doc status). */
+  clear(): Promise<void>;
+}
+
 export interface StorageBackend {
   readonly kind: string;
   listWorkspaces(query: WorkspaceQuery): Promise<WorkspacePage>;
   /** Throws WORKSPACE_NOT_FOUND when the workspace has no data. */
   describeWorkspace(name: string): Promise<WorkspaceDetail>;
+  hasWorkspace(name: string): Promise<boolean>;
+  /** Runs `fn` on a consistent view; throws WORKSPACE_NOT_FOUND for an unknown workspace. */
+  read<T>(workspace: string, fn: (reader: WorkspaceReader) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` as one unit: serialised with every other writer of the workspace, in this
+   * process and in others sharing the storage; applied all or nothing. Creates the
+   * workspace when it does not exist.
+   */
+  write<T>(workspace: string, fn: (writer: WorkspaceWriter) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

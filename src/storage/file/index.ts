@@ -1,6 +1,13 @@
 import type { Config } from '../../config.ts';
 import { applyWorkspaceQuery } from '../../workspace/query.ts';
-import type { StorageBackend, WorkspaceDetail, WorkspacePage, WorkspaceQuery } from '../types.ts';
+import type {
+  StorageBackend,
+  WorkspaceDetail,
+  WorkspacePage,
+  WorkspaceQuery,
+  WorkspaceReader,
+  WorkspaceWriter,
+} from '../types.ts';
 import { discoverWorkspaces } from './layout.ts';
 import { describeWorkspace, FileStatsCache, summariseWorkspace } from './workspaces.ts';
 
@@ -33,6 +40,19 @@ export class FileStorage implements StorageBackend {
     const discovery = discoverWorkspaces(this.workingDir);
     const location = discovery.workspaces.find((w) => w.name === name);
     return describeWorkspace(this.stats, location, name);
+  }
+
+  async hasWorkspace(name: string): Promise<boolean> {
+    return discoverWorkspaces(this.workingDir).workspaces.some((w) => w.name === name);
+  }
+
+  // Placeholder until the file writer lands (issue 3); fails loudly rather than pretending.
+  async read<T>(_workspace: string, _fn: (reader: WorkspaceReader) => Promise<T>): Promise<T> {
+    throw new Error('FileStorage.read is not implemented yet');
+  }
+
+  async write<T>(_workspace: string, _fn: (writer: WorkspaceWriter) => Promise<T>): Promise<T> {
+    throw new Error('FileStorage.write is not implemented yet');
   }
 
   async close(): Promise<void> {}
