@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'EMBEDDING_DIMENSION'
   | 'STORAGE_UNAVAILABLE'
   | 'PGVECTOR_MISSING'
+  | 'VALUE_REJECTED'
+  | 'SCHEMA_INCOMPATIBLE'
   | 'MIGRATION_REFUSED'
   | 'MIGRATION_LOCKED'
   | 'VERIFY_FAILED';
@@ -50,6 +52,8 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   EMBEDDING_DIMENSION: 422,
   STORAGE_UNAVAILABLE: 503,
   PGVECTOR_MISSING: 503,
+  VALUE_REJECTED: 422,
+  SCHEMA_INCOMPATIBLE: 503,
   MIGRATION_REFUSED: 409,
   MIGRATION_LOCKED: 409,
   VERIFY_FAILED: 409,
@@ -116,4 +120,102 @@ export const errors = {
     new RagspaceError('BAD_REQUEST', message, details),
 
   notFound: (message: string) => new RagspaceError('NOT_FOUND', message),
+};
+
+export const graphErrors = {
+  entityExists: (workspace: string, name: string) =>
+    new RagspaceError(
+      'ENTITY_EXISTS',
+      `Entity "${name}" already exists in workspace "${workspace}"; edit it with ` +
+        'POST /graph/entity/edit instead.',
+      { workspace, entity: name },
+    ),
+
+  entityNotFound: (workspace: string, name: string, role = 'Entity') =>
+    new RagspaceError(
+      'ENTITY_NOT_FOUND',
+      `${role} "${name}" does not exist in workspace "${workspace}"; create it first.`,
+      { workspace, entity: name },
+    ),
+
+  relationExists: (workspace: string, source: string, target: string) =>
+    new RagspaceError(
+      'RELATION_EXISTS',
+      `Relation "${source}" - "${target}" already exists in workspace "${workspace}"; ` +
+        'edit it with POST /graph/relation/edit instead.',
+      { workspace, source, target },
+    ),
+
+  relationNotFound: (workspace: string, source: string, target: string) =>
+    new RagspaceError(
+      'RELATION_NOT_FOUND',
+      `Relation "${source}" - "${target}" does not exist in workspace "${workspace}".`,
+      { workspace, source, target },
+    ),
+};
+
+export const embeddingErrors = {
+  failed: (host: string, reason: string) =>
+    new RagspaceError(
+      'EMBEDDING_FAILED',
+      `The embedding service at ${host} failed: ${reason}. Nothing was written; check ` +
+        'EMBEDDING_BINDING_HOST and the service, then retry.',
+      { host },
+    ),
+
+  dimension: (where: string, got: number, expected: number) =>
+    new RagspaceError(
+      'EMBEDDING_DIMENSION',
+      `Embedding dimension ${got} does not match ${where} (${expected}). Nothing was ` +
+        'written; set EMBEDDING_DIM and EMBEDDING_MODEL to match the vectors already stored, ' +
+        'or re-embed the workspace with `ragspace reembed` after a model change.',
+      { got, expected },
+    ),
+};
+
+export const postgresErrors = {
+  unavailable: (target: string, reason: string, attempts: number) =>
+    new RagspaceError(
+      'STORAGE_UNAVAILABLE',
+      `PostgreSQL at ${target} cannot be used: ${reason} (after ${attempts} attempt(s)). ` +
+        'Check that the server runs and POSTGRES_HOST, POSTGRES_PORT, POSTGRES_USER, ' +
+        'POSTGRES_PASSWORD, POSTGRES_DATABASE and POSTGRES_SSL_MODE are right, then retry.',
+      { target, reason },
+    ),
+
+  embeddedBusy: (directory: string, pid: number) =>
+    new RagspaceError(
+      'STORAGE_UNAVAILABLE',
+      `The embedded database in ${directory} is in use by process ${pid}. Only one ` +
+        'process can open a PGlite directory: stop that process, or point RAGSPACE_PGLITE_DIR ' +
+        'elsewhere, or run a PostgreSQL server for several processes.',
+      { directory, pid },
+    ),
+
+  pgvectorMissing: (database: string) =>
+    new RagspaceError(
+      'PGVECTOR_MISSING',
+      `LIGHTRAG_VECTOR_STORAGE=PGVectorStorage needs the pgvector extension, but ` +
+        `"CREATE EXTENSION vector" failed in database ${database}. Use the ` +
+        'pgvector/pgvector:pg17 image, or install the package postgresql-NN-pgvector (NN = ' +
+        'the server major version) and let a superuser run CREATE EXTENSION vector; or keep ' +
+        'vectors in files with LIGHTRAG_VECTOR_STORAGE=NanoVectorDBStorage.',
+      { database },
+    ),
+
+  valueRejected: (workspace: string, table: string, record: string, field: string, why: string) =>
+    new RagspaceError(
+      'VALUE_REJECTED',
+      `Record "${record}" of workspace "${workspace}" cannot be stored in ${table}: field ` +
+        `"${field}" ${why}. Nothing of this write was stored; fix the record and retry.`,
+      { workspace, table, record, field },
+    ),
+
+  schemaIncompatible: (table: string, problem: string) =>
+    new RagspaceError(
+      'SCHEMA_INCOMPATIBLE',
+      `Table ${table} exists but ${problem}. ragspace changes no existing column or table; ` +
+        'fix the table by hand (or use another database) and start again.',
+      { table },
+    ),
 };

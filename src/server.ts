@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from './config.ts';
+import { createEmbedder } from './embedding/client.ts';
 import { createApp } from './http/app.ts';
 import type { Logger } from './log.ts';
 import { openStorage } from './storage/index.ts';
@@ -15,7 +16,9 @@ export interface RunningServer {
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   mkdirSync(config.workingDir, { recursive: true });
   const storage = await openStorage(config);
-  const app = createApp({ config, storage, logger });
+  const embedder = createEmbedder(config.embedding, logger);
+  if (!embedder) logger.warn('embedding.disabled', { reason: 'EMBEDDING_BINDING/MODEL unset' });
+  const app = createApp({ config, storage, logger, embedder });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, () =>
       resolve(s),

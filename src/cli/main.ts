@@ -1,4 +1,5 @@
 import { isRagspaceError } from '../errors.ts';
+import { reembedCommand } from './commands/reembed.ts';
 import { serveCommand } from './commands/serve.ts';
 import { workspacesCommand } from './commands/workspaces.ts';
 
@@ -11,6 +12,7 @@ export type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'start the HTTP server' },
   workspaces: { run: workspacesCommand, summary: 'list workspaces (table, or --json)' },
+  reembed: { run: reembedCommand, summary: 'compute vectors left pending by earlier writes' },
 };
 
 function usage(): string {

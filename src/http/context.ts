@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import type { Embedder } from '../embedding/client.ts';
 import type { Logger } from '../log.ts';
 import type { StorageBackend } from '../storage/types.ts';
 
@@ -7,6 +8,8 @@ export interface ServerDeps {
   config: Config;
   storage: StorageBackend;
   logger: Logger;
+  /** Absent when no embedding service is configured: vectors are then left pending. */
+  embedder?: Embedder;
 }
 
 export type AppEnv = {

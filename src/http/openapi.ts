@@ -1,4 +1,5 @@
 import { VERSION } from '../version.ts';
+import { graphOpenApiPaths } from './openapi-graph.ts';
 
 /**
  * The OpenAPI description served at /openapi.json and rendered at /docs. Written by hand
@@ -150,6 +151,6 @@ export function openApiDocument(extraPaths: Record<string, Record<string, unknow
       parameters: { Workspace: workspaceHeader },
     },
     security: [{ ApiKey: [] }],
-    paths: { ...openApiPaths, ...extraPaths },
+    paths: { ...openApiPaths, ...graphOpenApiPaths, ...extraPaths },
   };
 }
