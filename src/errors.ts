@@ -219,3 +219,126 @@ export const postgresErrors = {
       { table },
     ),
 };
+
+/** Errors of the file backend (LightRAG's JSON, GraphML and nano-vectordb files). */
+export const fileErrors = {
+  corrupt: (workspace: string, file: string, reason: string, offset?: number) =>
+    new RagspaceError(
+      'FILE_CORRUPT',
+      `File ${file} of workspace "${workspace}" cannot be read: ${reason}` +
+        (offset === undefined ? '' : ` (at byte ${offset})`) +
+        '. Nothing was written. Restore the file from a backup, or repair or remove it by ' +
+        'hand, then retry.',
+      offset === undefined ? { workspace, file, reason } : { workspace, file, reason, offset },
+    ),
+
+  busy: (workspace: string, waitedMs: number, holder: string) =>
+    new RagspaceError(
+      'WORKSPACE_BUSY',
+      `Workspace "${workspace}" is being written by ${holder}; gave up after waiting ` +
+        `${Math.round(waitedMs / 1000)} s. Nothing was written; retry later.`,
+      { workspace, holder },
+    ),
+
+  lockLost: (workspace: string) =>
+    new RagspaceError(
+      'WORKSPACE_BUSY',
+      `The write lock of workspace "${workspace}" was taken over while this write was ` +
+        'stalled (it looked abandoned). Nothing was written; retry.',
+      { workspace },
+    ),
+
+  changed: (workspace: string, file: string) =>
+    new RagspaceError(
+      'FILE_CHANGED',
+      `File ${file} of workspace "${workspace}" kept changing while ragspace wrote it ` +
+        '(another program that ignores the ragspace lock, such as a running LightRAG ' +
+        'server, writes it too). Nothing was written; stop the other writer and retry.',
+      { workspace, file },
+    ),
+};
+
+/** Errors of `ragspace migrate`, `verify`, `rollback` and `export` (src/migrate). */
+export const migrationErrors = {
+  locked: (workspace: string) =>
+    new RagspaceError(
+      'MIGRATION_LOCKED',
+      `Workspace "${workspace}" is already being migrated, rolled back or exported by another ` +
+        'ragspace process (it holds the PostgreSQL advisory lock of this workspace). Nothing ' +
+        'was written; wait for that process to finish, then run the command again.',
+      { workspace },
+    ),
+
+  nothingToMigrate: () =>
+    new RagspaceError(
+      'MIGRATION_REFUSED',
+      'No store is kept in PostgreSQL by this configuration, so there is nowhere to migrate ' +
+        'to. Set LIGHTRAG_KV_STORAGE=PGKVStorage, LIGHTRAG_GRAPH_STORAGE=PGGraphStorage, ' +
+        'LIGHTRAG_DOC_STATUS_STORAGE=PGDocStatusStorage and/or ' +
+        'LIGHTRAG_VECTOR_STORAGE=PGVectorStorage (see docs/operations.md), then retry.',
+    ),
+
+  refused: (workspace: string, problems: string[]) =>
+    new RagspaceError(
+      'MIGRATION_REFUSED',
+      `Workspace "${workspace}" was not migrated; nothing was written. The checks found:\n` +
+        problems.map((p) => `  - ${p}`).join('\n') +
+        '\nFix the source files (or the configuration) and run the migration again.',
+      { workspace, problems },
+    ),
+
+  targetNotEmpty: (workspace: string, rows: Record<string, number>) =>
+    new RagspaceError(
+      'MIGRATION_REFUSED',
+      `Workspace "${workspace}" already has rows in PostgreSQL that no migration wrote (` +
+        Object.entries(rows)
+          .map(([table, n]) => `${table}: ${n}`)
+          .join(', ') +
+        '). Nothing was written. Remove them with `ragspace rollback --workspace ' +
+        `${workspace}\`, or pass --force to merge the files into them.`,
+      { workspace, rows },
+    ),
+
+  ambiguousColumn: (column: string, workspaces: string[]) =>
+    new RagspaceError(
+      'MIGRATION_REFUSED',
+      `POSTGRES_WORKSPACE=${column} would put workspaces ${workspaces.join(', ')} into the ` +
+        'same rows. Migrate one workspace at a time (the one named by WORKSPACE), or unset ' +
+        'POSTGRES_WORKSPACE.',
+      { column, workspaces },
+    ),
+
+  sourceChanged: (workspace: string, files: string[]) =>
+    new RagspaceError(
+      'FILE_CHANGED',
+      `Files of workspace "${workspace}" changed while they were being read (${files.join(', ')}); ` +
+        'the copy may mix old and new data and is not reported as migrated. Stop whatever ' +
+        'writes them (a running LightRAG server) and run the migration again; it resumes.',
+      { workspace, files },
+    ),
+
+  verifyFailed: (workspace: string, summary: string) =>
+    new RagspaceError(
+      'VERIFY_FAILED',
+      `Workspace "${workspace}" in PostgreSQL does not match its files: ${summary}. Run ` +
+        `\`ragspace verify --workspace ${workspace}\` for every difference, then migrate again ` +
+        'or roll back.',
+      { workspace },
+    ),
+
+  confirmationNeeded: (workspace: string) =>
+    new RagspaceError(
+      'MIGRATION_REFUSED',
+      `Rolling back workspace "${workspace}" deletes its rows from PostgreSQL and needs ` +
+        'confirmation: run it in a terminal and answer the question, or pass --yes.',
+      { workspace },
+    ),
+
+  exportTarget: (directory: string, reason: string) =>
+    new RagspaceError(
+      'MIGRATION_REFUSED',
+      `Cannot export into ${directory}: ${reason}. Nothing was written; choose an empty or ` +
+        'new directory for --out.',
+      { directory },
+    ),
+};

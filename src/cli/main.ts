@@ -1,6 +1,11 @@
 import { isRagspaceError } from '../errors.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { exportCommand } from './commands/export.ts';
+import { migrateCommand } from './commands/migrate.ts';
 import { reembedCommand } from './commands/reembed.ts';
+import { rollbackCommand } from './commands/rollback.ts';
 import { serveCommand } from './commands/serve.ts';
+import { verifyCommand } from './commands/verify.ts';
 import { workspacesCommand } from './commands/workspaces.ts';
 
 /**
@@ -12,7 +17,12 @@ export type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   serve: { run: serveCommand, summary: 'start the HTTP server' },
   workspaces: { run: workspacesCommand, summary: 'list workspaces (table, or --json)' },
+  doctor: { run: doctorCommand, summary: 'check the PostgreSQL storage (--json)' },
   reembed: { run: reembedCommand, summary: 'compute vectors left pending by earlier writes' },
+  migrate: { run: migrateCommand, summary: 'copy workspaces from files into PostgreSQL, verified' },
+  verify: { run: verifyCommand, summary: "compare a workspace's files with its PostgreSQL rows" },
+  rollback: { run: rollbackCommand, summary: "delete a workspace's rows from PostgreSQL" },
+  export: { run: exportCommand, summary: 'write a workspace from PostgreSQL back into files' },
 };
 
 function usage(): string {

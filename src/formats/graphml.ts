@@ -1,11 +1,17 @@
-import { createReadStream } from 'node:fs';
-import { XmlFormatError, XmlScanner, type XmlHandler } from './xml-scanner.ts';
+import { filePieces } from './json-stream.ts';
+import {
+  XmlFormatError,
+  XmlScanner,
+  type PooledAttributes,
+  type XmlHandler,
+} from './xml-scanner.ts';
 
 /**
  * Reads LightRAG's `graph_chunk_entity_relation.graphml` as networkx writes it (both the
  * lxml and the ElementTree writer). Data is mapped through the `<key>` declarations by id
  * to (attr.name, attr.type), never by position, because ids differ between files and one
- * name can have two keys of different types. Keys may carry a `<default>`.
+ * name can have two keys of different types. A key's `<default>` fills in elements of its
+ * scope (`for`) that lack the value, as the GraphML specification says.
  */
 export type GraphValue = string | number | boolean;
 export type GraphAttributes = Record<string, GraphValue>;
@@ -29,6 +35,15 @@ export interface GraphmlSink {
   onDirected?(): void;
 }
 
+/**
+ * The name shown for an entity: its `entity_id` attribute, else the node id. LightRAG
+ * keeps both equal, but other producers use hashes (`ent-<md5>`) as node ids.
+ */
+export function entityLabel(node: GraphmlNode): string {
+  const entityId = node.attributes.entity_id;
+  return typeof entityId === 'string' && entityId !== '' ? entityId : node.id;
+}
+
 interface KeyDeclaration {
   name: string;
   type: string;
@@ -46,24 +61,22 @@ export class GraphmlError extends Error {
   }
 }
 
-const NON_FINITE: Record<string, number> = {
-  nan: NaN,
-  inf: Infinity,
-  '+inf': Infinity,
-  '-inf': -Infinity,
-  infinity: Infinity,
-  '-infinity': -Infinity,
-};
+const KEY_TYPES = new Set(['string', 'boolean', 'int', 'long', 'integer', 'float', 'double']);
+const INTEGER_TEXT = /^\s*[+-]?\d+(_\d+)*\s*$/;
+const DECIMAL_TEXT =
+  /^\s*[+-]?(\d+(_\d+)*(\.(\d+(_\d+)*)?)?|\.\d+(_\d+)*)([eE][+-]?\d+(_\d+)*)?\s*$/;
+const NON_FINITE_TEXT = /^\s*([+-]?)(nan|inf|infinity)\s*$/i;
 
-/** Converts `<data>` text by the key's attr.type, as networkx's reader does. */
+/** Converts `<data>` text by the key's attr.type, accepting what Python's int/float do. */
 export function convertGraphmlValue(text: string, type: string): GraphValue {
   switch (type) {
     case 'long':
     case 'int':
     case 'integer':
+      return convertInteger(text, type);
     case 'double':
     case 'float':
-      return convertNumber(text, type);
+      return convertFloat(text, type);
     case 'boolean':
       return convertBoolean(text);
     default:
@@ -71,14 +84,36 @@ export function convertGraphmlValue(text: string, type: string): GraphValue {
   }
 }
 
-function convertNumber(text: string, type: string): number {
-  const trimmed = text.trim();
-  const special = NON_FINITE[trimmed.toLowerCase()];
-  const value = special ?? (trimmed === '' ? NaN : Number(trimmed));
-  if (Number.isNaN(value) && special === undefined) {
-    throw new GraphmlError(`"${text}" is not a valid ${type}`, undefined);
+/** Whether `text` is 1-15 ASCII digits: the common case, safe to hand to Number(). */
+function plainDigits(text: string): boolean {
+  if (text.length === 0 || text.length > 15) return false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x30 || code > 0x39) return false;
   }
-  return value;
+  return true;
+}
+
+function convertInteger(text: string, type: string): number {
+  if (plainDigits(text)) return Number(text);
+  if (!INTEGER_TEXT.test(text))
+    throw new GraphmlError(`"${text}" is not a valid ${type}`, undefined);
+  return Number(text.replace(/_/g, ''));
+}
+
+function convertFloat(text: string, type: string): number {
+  const dot = text.indexOf('.');
+  if (dot > 0 && plainDigits(text.slice(0, dot)) && plainDigits(text.slice(dot + 1))) {
+    return Number(text);
+  }
+  const special = NON_FINITE_TEXT.exec(text);
+  if (special) {
+    if ((special[2] as string).toLowerCase() === 'nan') return NaN;
+    return special[1] === '-' ? -Infinity : Infinity;
+  }
+  if (!DECIMAL_TEXT.test(text))
+    throw new GraphmlError(`"${text}" is not a valid ${type}`, undefined);
+  return Number(text.replace(/_/g, ''));
 }
 
 function convertBoolean(text: string): boolean {
@@ -88,30 +123,46 @@ function convertBoolean(text: string): boolean {
   throw new GraphmlError(`"${text}" is not a valid boolean`, undefined);
 }
 
+function required(attributes: PooledAttributes, name: string, tag: string, at: number): string {
+  const value = attributes.get(name);
+  if (value === undefined) throw new GraphmlError(`<${tag}> without a "${name}" attribute`, at);
+  return value;
+}
+
+/** Where a value came from, for error messages: `node "Alice"`, `edge "A" - "B"`. */
+function describe(element: GraphmlNode | GraphmlEdge): string {
+  if ('id' in element) return `node ${JSON.stringify(element.id)}`;
+  return `edge ${JSON.stringify(element.source)} - ${JSON.stringify(element.target)}`;
+}
+
 class GraphmlBuilder implements XmlHandler {
   private readonly keys = new Map<string, KeyDeclaration>();
   private key: KeyDeclaration | undefined;
-  private element: { node?: GraphmlNode; edge?: GraphmlEdge } | undefined;
+  private node: GraphmlNode | undefined;
+  private edge: GraphmlEdge | undefined;
   private dataKey: KeyDeclaration | undefined;
-  private text: string[] = [];
+  private dataOffset = 0;
+  private text = '';
   private inDefault = false;
+  private defaults: { node: KeyDeclaration[]; edge: KeyDeclaration[] } | undefined;
 
   constructor(private readonly sink: GraphmlSink) {}
 
-  onOpen(name: string, attributes: Map<string, string>): void {
-    if (name === 'key') this.openKey(attributes);
-    else if (name === 'default') this.openDefault();
+  onOpen(name: string, attributes: PooledAttributes, _selfClosing: boolean, at: number): void {
+    if (name === 'data') this.openData(attributes, at);
+    else if (name === 'node') this.openNode(attributes, at);
+    else if (name === 'edge') this.openEdge(attributes, at);
+    else if (name === 'key') this.openKey(attributes, at);
+    else if (name === 'default') this.openDefault(at);
     else if (name === 'graph') this.openGraph(attributes);
-    else if (name === 'node') this.openNode(attributes);
-    else if (name === 'edge') this.openEdge(attributes);
-    else if (name === 'data') this.openData(attributes);
   }
 
   onClose(name: string): void {
     if (name === 'data') this.closeData();
+    else if (name === 'node') this.closeNode();
+    else if (name === 'edge') this.closeEdge();
     else if (name === 'default') this.closeDefault();
     else if (name === 'key') this.key = undefined;
-    else if (name === 'node' || name === 'edge') this.closeElement();
   }
 
   wantsText(): boolean {
@@ -119,105 +170,120 @@ class GraphmlBuilder implements XmlHandler {
   }
 
   onText(text: string): void {
-    this.text.push(text);
+    this.text = this.text === '' ? text : this.text + text;
   }
 
-  private openKey(attributes: Map<string, string>): void {
-    const id = required(attributes, 'id', '<key>');
-    this.key = {
-      name: attributes.get('attr.name') ?? id,
-      type: attributes.get('attr.type') ?? 'string',
-      scope: attributes.get('for') ?? 'all',
-      fallback: undefined,
-    };
+  private openKey(attributes: PooledAttributes, at: number): void {
+    const id = required(attributes, 'id', 'key', at);
+    const type = attributes.get('attr.type') ?? 'string';
+    if (!KEY_TYPES.has(type)) {
+      throw new GraphmlError(`<key id="${id}"> has an unknown attr.type "${type}"`, at);
+    }
+    const name = attributes.get('attr.name') ?? id;
+    this.key = { name, type, scope: attributes.get('for') ?? 'all', fallback: undefined };
     this.keys.set(id, this.key);
+    this.defaults = undefined;
   }
 
-  private openDefault(): void {
+  private openDefault(at: number): void {
     this.inDefault = this.key !== undefined;
-    this.text = [];
+    this.dataOffset = at;
+    this.text = '';
   }
 
   private closeDefault(): void {
-    if (this.key) this.key.fallback = convertGraphmlValue(this.text.join(''), this.key.type);
+    const key = this.key;
+    if (key && this.inDefault) key.fallback = this.convert(key, undefined);
     this.inDefault = false;
   }
 
-  private openGraph(attributes: Map<string, string>): void {
+  private openGraph(attributes: PooledAttributes): void {
     if (attributes.get('edgedefault') === 'directed') this.sink.onDirected?.();
   }
 
-  private openNode(attributes: Map<string, string>): void {
-    this.element = { node: { id: required(attributes, 'id', '<node>'), attributes: {} } };
+  private openNode(attributes: PooledAttributes, at: number): void {
+    this.node = { id: required(attributes, 'id', 'node', at), attributes: {} };
   }
 
-  private openEdge(attributes: Map<string, string>): void {
-    const source = required(attributes, 'source', '<edge>');
-    const target = required(attributes, 'target', '<edge>');
-    this.element = { edge: { source, target, attributes: {} } };
+  private openEdge(attributes: PooledAttributes, at: number): void {
+    const source = required(attributes, 'source', 'edge', at);
+    const target = required(attributes, 'target', 'edge', at);
+    this.edge = { source, target, attributes: {} };
   }
 
-  private openData(attributes: Map<string, string>): void {
-    if (!this.element) return;
-    const id = required(attributes, 'key', '<data>');
+  private openData(attributes: PooledAttributes, at: number): void {
+    const id = attributes.getShared('key');
+    if (id === undefined) throw new GraphmlError('<data> without a "key" attribute', at);
     const key = this.keys.get(id);
-    if (!key) throw new GraphmlError(`<data key="${id}"> refers to no declared <key>`, undefined);
+    if (!key) throw new GraphmlError(`<data key="${id}"> refers to no declared <key>`, at);
     this.dataKey = key;
-    this.text = [];
+    this.dataOffset = at;
+    this.text = '';
   }
 
   private closeData(): void {
     const key = this.dataKey;
     this.dataKey = undefined;
-    if (!key || !this.element || !this.sink.wantsAttributes) return;
-    const target = this.element.node ?? this.element.edge;
-    if (target) target.attributes[key.name] = convertGraphmlValue(this.text.join(''), key.type);
+    const target = this.edge ?? this.node;
+    if (!key || !target || !this.sink.wantsAttributes) return;
+    target.attributes[key.name] = this.convert(key, target);
   }
 
-  private closeElement(): void {
-    const element = this.element;
-    this.element = undefined;
-    if (element?.node) {
-      this.applyDefaults(element.node.attributes, 'node');
-      this.sink.onNode(element.node);
-    } else if (element?.edge) {
-      this.applyDefaults(element.edge.attributes, 'edge');
-      this.sink.onEdge(element.edge);
+  /** Converts the collected text; `target` undefined means the key's own `<default>`. */
+  private convert(key: KeyDeclaration, target: GraphmlNode | GraphmlEdge | undefined) {
+    if (key.type === 'string') return this.text;
+    try {
+      return convertGraphmlValue(this.text, key.type);
+    } catch (error) {
+      if (!(error instanceof GraphmlError)) throw error;
+      const what = target ? `"${key.name}" of ${describe(target)}` : `the default of "${key.name}"`;
+      throw new GraphmlError(`${error.reason} (${what})`, this.dataOffset);
     }
   }
 
-  private applyDefaults(target: GraphAttributes, scope: string): void {
+  private closeNode(): void {
+    const node = this.node;
+    this.node = undefined;
+    if (!node) return;
+    this.applyDefaults(node.attributes, 'node');
+    this.sink.onNode(node);
+  }
+
+  private closeEdge(): void {
+    const edge = this.edge;
+    this.edge = undefined;
+    if (!edge) return;
+    this.applyDefaults(edge.attributes, 'edge');
+    this.sink.onEdge(edge);
+  }
+
+  private applyDefaults(target: GraphAttributes, scope: 'node' | 'edge'): void {
     if (!this.sink.wantsAttributes) return;
-    for (const key of this.keys.values()) {
-      if (key.fallback === undefined || (key.scope !== scope && key.scope !== 'all')) continue;
-      if (!(key.name in target)) target[key.name] = key.fallback;
+    this.defaults ??= {
+      node: this.keysWithDefault('node'),
+      edge: this.keysWithDefault('edge'),
+    };
+    for (const key of this.defaults[scope]) {
+      if (!(key.name in target)) target[key.name] = key.fallback as GraphValue;
     }
   }
-}
 
-function required(attributes: Map<string, string>, name: string, where: string): string {
-  const value = attributes.get(name);
-  if (value === undefined)
-    throw new GraphmlError(`${where} without a "${name}" attribute`, undefined);
-  return value;
+  private keysWithDefault(scope: string): KeyDeclaration[] {
+    return [...this.keys.values()].filter(
+      (key) => key.fallback !== undefined && (key.scope === scope || key.scope === 'all'),
+    );
+  }
 }
 
 /** Streams a GraphML file into `sink`; errors carry the byte offset where known. */
 export async function readGraphml(path: string, sink: GraphmlSink): Promise<void> {
   const scanner = new XmlScanner(new GraphmlBuilder(sink));
-  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
-  let offset = 0;
   try {
-    for await (const chunk of stream) {
-      scanner.push(chunk as Buffer);
-      offset += (chunk as Buffer).length;
-    }
+    // The scanner copies what it keeps, so one buffer can serve every piece.
+    for await (const piece of filePieces(path, true)) scanner.push(piece);
     scanner.end();
   } catch (error) {
     if (error instanceof XmlFormatError) throw new GraphmlError(error.reason, error.offset);
-    if (error instanceof GraphmlError && error.offset === undefined) {
-      throw new GraphmlError(error.reason, offset);
-    }
     throw error;
   }
 }

@@ -1,4 +1,5 @@
-import { createReadStream } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
 
 /**
  * A streaming reader for files whose top level is one JSON object, the shape of every
@@ -29,9 +30,15 @@ export interface JsonObjectHandler {
   /** Raw bytes of a string value ('string' mode), without quotes; escapes are refused. */
   onStringPiece?(key: string, piece: Buffer): void;
   onStringEnd?(key: string): void;
+  /**
+   * A value whose bytes are not valid UTF-8 (they are read as U+FFFD, which silently
+   * changes the text); `key` is the member or array the value belongs to.
+   */
+  onInvalidUtf8?(key: string, offset: number): void;
 }
 
 const QUOTE = 0x22;
+const BOM = [0xef, 0xbb, 0xbf];
 const BACKSLASH = 0x5c;
 const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
@@ -47,6 +54,13 @@ type State =
   | 'item-or-end'
   | 'item-comma-or-end'
   | 'string-stream';
+
+/** Whether the backslashes right before `end` (not looking before `floor`) are odd. */
+function oddBackslashesBefore(buf: Buffer, end: number, floor: number): boolean {
+  let k = end - 1;
+  while (k >= floor && buf[k] === BACKSLASH) k--;
+  return (end - 1 - k) % 2 === 1;
+}
 
 /** Tracks one JSON value (string, container or scalar) until it is complete. */
 class ValueScanner {
@@ -91,28 +105,29 @@ class ValueScanner {
     return -1;
   }
 
+  /**
+   * Finds the closing quote: a quote ends the string unless an odd run of backslashes
+   * precedes it. One search per quote, so strings full of escapes stay linear.
+   */
   private skipString(buf: Buffer, from: number): number {
     let i = from;
     if (this.escaped) {
       this.escaped = false;
       i++;
     }
-    while (i < buf.length) {
+    const clean = i;
+    for (;;) {
       const quote = buf.indexOf(QUOTE, i);
-      const slash = buf.indexOf(BACKSLASH, i);
-      if (slash >= 0 && (quote < 0 || slash < quote)) {
-        if (slash + 1 >= buf.length) {
-          this.escaped = true;
-          return -1;
-        }
-        i = slash + 2;
-        continue;
+      if (quote < 0) {
+        this.escaped = oddBackslashesBefore(buf, buf.length, clean);
+        return -1;
       }
-      if (quote < 0) return -1;
-      this.inString = false;
-      return quote + 1;
+      if (!oddBackslashesBefore(buf, quote, clean)) {
+        this.inString = false;
+        return quote + 1;
+      }
+      i = quote + 1;
     }
-    return -1;
   }
 
   get inScalar(): boolean {
@@ -136,7 +151,6 @@ export class JsonObjectScanner {
 
   push(chunk: Buffer): void {
     let i = 0;
-    if (this.offset === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) i = 3;
     if (this.collecting) this.partStart = 0;
     while (i < chunk.length) i = this.step(chunk, i);
     if (this.collecting && this.partStart >= 0) this.parts.push(chunk.subarray(this.partStart));
@@ -184,6 +198,8 @@ export class JsonObjectScanner {
     if (WHITESPACE.has(byte)) return i + 1;
     switch (this.state) {
       case 'start':
+        // A UTF-8 byte order mark may precede the object (Python reads with utf-8-sig).
+        if (this.offset + i < 3 && byte === BOM[this.offset + i]) return i + 1;
         if (byte !== 0x7b) this.fail('expected "{" at the start of the file', i);
         this.state = 'key-or-end';
         return i + 1;
@@ -299,6 +315,7 @@ export class JsonObjectScanner {
   }
 
   private parse(bytes: Buffer): unknown {
+    if (!isUtf8(bytes)) this.handler.onInvalidUtf8?.(this.key, this.valueOffset);
     try {
       return JSON.parse(bytes.toString('utf8'));
     } catch (error) {
@@ -319,11 +336,62 @@ export class JsonObjectScanner {
   }
 }
 
-/** Feeds a file through a scanner in 1 MiB pieces; memory stays flat whatever its size. */
+const MAX_PIECE = 1024 * 1024;
+/** Files up to this size are read in one blocking call: far cheaper than async rounds. */
+const SMALL_FILE = 256 * 1024;
+
+/** The rest of a small file, read at once (a file that grew meanwhile is read to its end). */
+function readRest(fd: number, size: number): Buffer {
+  let buffer = Buffer.allocUnsafe(size + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length)
+      buffer = Buffer.concat([buffer, Buffer.allocUnsafe(buffer.length)]);
+    const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
+    if (bytesRead === 0) return buffer.subarray(0, length);
+    length += bytesRead;
+  }
+}
+
+function readPiece(fd: number, buffer: Buffer): Promise<number> {
+  return new Promise((resolve, reject) =>
+    read(fd, buffer, 0, buffer.length, null, (error, bytesRead) =>
+      error ? reject(error) : resolve(bytesRead),
+    ),
+  );
+}
+
+/**
+ * A file's bytes in pieces of at most 1 MiB. Small files come in one piece read at once;
+ * a stream's fixed 1 MiB buffers made reading thousands of them mostly garbage collection.
+ * With `reuse`, one buffer serves every piece of a large file (valid only until the next
+ * is asked for); without, each piece has its own buffer, for readers that keep pieces.
+ */
+export async function* filePieces(path: string, reuse: boolean): AsyncGenerator<Buffer> {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size <= SMALL_FILE) {
+      const whole = readRest(fd, size);
+      if (whole.length > 0) yield whole;
+      return;
+    }
+    let buffer = Buffer.allocUnsafe(MAX_PIECE);
+    for (;;) {
+      const bytesRead = await readPiece(fd, buffer);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+      if (!reuse) buffer = Buffer.allocUnsafe(MAX_PIECE);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Feeds a file through a scanner piece by piece; memory stays flat whatever its size. */
 export async function scanJsonFile(path: string, handler: JsonObjectHandler): Promise<void> {
   const scanner = new JsonObjectScanner(handler);
-  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
-  for await (const chunk of stream) scanner.push(chunk as Buffer);
+  for await (const piece of filePieces(path, false)) scanner.push(piece);
   scanner.end();
 }
 
@@ -331,19 +399,37 @@ export interface JsonEntry {
   key: string;
   value: unknown;
   offset: number;
+  /** Set when the key or value held bytes that are not UTF-8 (read as U+FFFD). */
+  invalidUtf8?: boolean;
+}
+
+function pushChunk(scanner: JsonObjectScanner, chunk: Buffer): unknown {
+  try {
+    scanner.push(chunk);
+    return undefined;
+  } catch (error) {
+    return error;
+  }
 }
 
 /** Yields each top-level member of a JSON object file, parsed one at a time. */
 export async function* readJsonEntries(path: string): AsyncGenerator<JsonEntry> {
   const pending: JsonEntry[] = [];
+  let invalidUtf8 = false;
   const scanner = new JsonObjectScanner({
     modeFor: () => 'parse',
-    onValue: (key, value, offset) => pending.push({ key, value, offset }),
+    // The key is parsed just before its value, so one flag covers both.
+    onInvalidUtf8: () => (invalidUtf8 = true),
+    onValue: (key, value, offset) => {
+      pending.push(invalidUtf8 ? { key, value, offset, invalidUtf8 } : { key, value, offset });
+      invalidUtf8 = false;
+    },
   });
-  const stream = createReadStream(path, { highWaterMark: 1024 * 1024 });
-  for await (const chunk of stream) {
-    scanner.push(chunk as Buffer);
+  for await (const piece of filePieces(path, false)) {
+    const failure = pushChunk(scanner, piece);
+    // Entries completed before the damage in this piece still count.
     yield* pending.splice(0);
+    if (failure) throw failure;
   }
   scanner.end();
 }

@@ -35,9 +35,8 @@ export class Base64Meter {
     for (let i = 0; i < piece.length; i++) {
       const byte = piece[i] as number;
       if (byte === 0x3d) this.padding++;
-      else if (BASE64_CHAR[byte] !== 1 || this.padding > 0) {
-        if (this.badOffset < 0) this.badOffset = this.chars + this.padding + i;
-        continue;
+      else if ((BASE64_CHAR[byte] !== 1 || this.padding > 0) && this.badOffset < 0) {
+        this.badOffset = this.chars + i;
       }
     }
     this.chars += piece.length;
@@ -52,17 +51,58 @@ export class Base64Meter {
   }
 }
 
-function readRow(summary: NanoVdbSummary, item: unknown, index: number, offset: number): void {
-  summary.rowCount++;
+const MAX_ROW_PROBLEMS = 20;
+
+function addProblem(summary: NanoVdbSummary, problem: NanoVdbProblem): void {
+  if (summary.problems.length < MAX_ROW_PROBLEMS) summary.problems.push(problem);
+}
+
+function readRow(
+  summary: NanoVdbSummary,
+  ids: Map<string, number>,
+  item: unknown,
+  offset: number,
+): void {
+  const index = summary.rowCount++;
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-    summary.problems.push({ reason: `data row ${index} is not an object`, offset });
+    addProblem(summary, { reason: `data row ${index} is not an object`, offset });
     return;
   }
   const row = item as Record<string, unknown>;
   if (typeof row.__id__ !== 'string') {
-    summary.problems.push({ reason: `data row ${index} has no string "__id__"`, offset });
+    addProblem(summary, { reason: `data row ${index} has no string "__id__"`, offset });
+  } else {
+    const first = ids.get(row.__id__);
+    if (first === undefined) ids.set(row.__id__, index);
+    else addProblem(summary, duplicateId(row.__id__, first, index, offset));
   }
   if (typeof row.vector === 'string') summary.rowsWithVector++;
+}
+
+function duplicateId(id: string, first: number, index: number, offset: number): NanoVdbProblem {
+  return {
+    reason:
+      `data rows ${first} and ${index} share "__id__" ${JSON.stringify(id)}; ` +
+      'nano-vectordb keeps one row per id, so the file was not written by it alone',
+    offset,
+  };
+}
+
+/** Describes a matrix whose size does not fit the rows: which shape it does fit, if any. */
+function describeMismatch(matrixBytes: number, dim: number, rows: number): string {
+  const floats = matrixBytes / 4;
+  const asRows = floats / dim;
+  let shape = Number.isInteger(asRows)
+    ? `${asRows} rows of ${dim}`
+    : `${floats} floats, not a multiple of embedding_dim ${dim}`;
+  const perRow = rows > 0 ? floats / rows : 0;
+  if (!Number.isInteger(asRows) && Number.isInteger(perRow) && perRow > 0) {
+    shape += `; it fits ${rows} rows of ${perRow}: was the embedding model changed?`;
+  }
+  return (
+    `matrix holds ${matrixBytes} bytes (${shape}) but embedding_dim ${dim} ` +
+    `and ${rows} data rows need ${4 * dim * rows} bytes`
+  );
 }
 
 function checkConsistency(summary: NanoVdbSummary, meter: Base64Meter): void {
@@ -76,21 +116,15 @@ function checkConsistency(summary: NanoVdbSummary, meter: Base64Meter): void {
     summary.problems.push({ reason: `"matrix" is not clean base64${at}` });
     return;
   }
-  const expected = 4 * dim * summary.rowCount;
-  if (summary.matrixBytes === expected) return;
-  const floats = summary.matrixBytes / 4;
-  const rows = floats / dim;
-  const shape = Number.isInteger(rows)
-    ? `${rows} rows of ${dim}`
-    : `${floats} floats, not a multiple of embedding_dim ${dim}`;
-  summary.problems.push({
-    reason:
-      `matrix holds ${summary.matrixBytes} bytes (${shape}) but embedding_dim ${dim} ` +
-      `and ${summary.rowCount} data rows need ${expected} bytes`,
-  });
+  if (summary.matrixBytes === 4 * dim * summary.rowCount) return;
+  summary.problems.push({ reason: describeMismatch(summary.matrixBytes, dim, summary.rowCount) });
 }
 
-/** Reads a vdb file's shape without decoding vectors: dimension, rows, matrix size. */
+/**
+ * Reads a vdb file's shape without decoding vectors: dimension, rows, matrix size, and
+ * what does not add up. A damaged file yields the rows read before the damage, with the
+ * JSON problem (and its byte offset) among `problems`.
+ */
 export async function inspectNanoVdb(path: string): Promise<NanoVdbSummary> {
   const summary: NanoVdbSummary = {
     embeddingDim: undefined,
@@ -100,15 +134,23 @@ export async function inspectNanoVdb(path: string): Promise<NanoVdbSummary> {
     problems: [],
   };
   const meter = new Base64Meter();
-  await scanJsonFile(path, {
-    modeFor: (key) => (key === 'data' ? 'items' : key === 'matrix' ? 'string' : 'parse'),
-    onValue: (key, value) => {
-      if (key !== 'embedding_dim') return;
-      if (Number.isInteger(value) && (value as number) > 0) summary.embeddingDim = value as number;
-    },
-    onItem: (_key, item, index, offset) => readRow(summary, item, index, offset),
-    onStringPiece: (_key, piece) => meter.add(piece),
-  });
+  const ids = new Map<string, number>();
+  try {
+    await scanJsonFile(path, {
+      modeFor: (key) => (key === 'data' ? 'items' : key === 'matrix' ? 'string' : 'parse'),
+      onValue: (key, value) => {
+        if (key !== 'embedding_dim') return;
+        if (Number.isInteger(value) && (value as number) > 0)
+          summary.embeddingDim = value as number;
+      },
+      onItem: (_key, item, _index, offset) => readRow(summary, ids, item, offset),
+      onStringPiece: (_key, piece) => meter.add(piece),
+    });
+  } catch (error) {
+    if (!(error instanceof JsonFormatError)) throw error;
+    summary.problems.push({ reason: error.reason, offset: error.offset });
+    return summary;
+  }
   summary.matrixBytes = meter.bytes;
   checkConsistency(summary, meter);
   return summary;

@@ -9,7 +9,9 @@ import type {
 /**
  * The workspace-list query: parsed once from HTTP or CLI parameters, then answered by a
  * backend (PostgreSQL in SQL, files in memory with `applyWorkspaceQuery`). Results are
- * ordered by the sort key, then by name, so pages and cursors are stable.
+ * ordered by the sort key, then by name, so pages and cursors are stable. A page carries
+ * `next_cursor` only when another page follows (`clientPage` makes sure of it), so an
+ * empty list is exactly `{"workspaces": [], "count": 0}`.
  */
 const SORT_KEYS: WorkspaceSortKey[] = ['name', 'entity_count', 'relation_count', 'updated_at'];
 export const DEFAULT_LIMIT = 100;
@@ -20,7 +22,8 @@ type Params = Record<string, string | undefined>;
 function integer(params: Params, name: string, min: number, max: number): number | undefined {
   const raw = params[name];
   if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
+  // Digits only: Number() would also take "1e2", "0x10" or " 5 ", which nobody means.
+  const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(value) || value < min || value > max) {
     throw errors.badRequest(
       `Query parameter ${name}=${raw} must be a whole number from ${min} to ${max}.`,
@@ -48,7 +51,7 @@ function timestamp(params: Params, name: string): string | undefined {
 }
 
 function sortOrder(raw: string | undefined): { sort: WorkspaceSortKey; descending: boolean } {
-  const value = raw ?? 'name';
+  const value = raw || 'name';
   const descending = value.startsWith('-');
   const key = (descending ? value.slice(1) : value) as WorkspaceSortKey;
   if (!SORT_KEYS.includes(key)) {
@@ -160,9 +163,21 @@ export function applyWorkspaceQuery(all: WorkspaceSummary[], query: WorkspaceQue
   const page = matching.slice(start, start + query.limit);
   const last = page[page.length - 1];
   const more = start + page.length < matching.length;
-  return {
-    workspaces: page,
-    count: matching.length,
-    next_cursor: more && last ? encodeCursor(last, query) : null,
-  };
+  const nextCursor = more && last ? encodeCursor(last, query) : null;
+  return workspacePage(page, matching.length, nextCursor);
+}
+
+/** A page in the one shape every backend answers with: no `next_cursor` on the last page. */
+export function workspacePage(
+  workspaces: WorkspaceSummary[],
+  count: number,
+  nextCursor: string | null | undefined,
+): WorkspacePage {
+  return nextCursor ? { workspaces, count, next_cursor: nextCursor } : { workspaces, count };
+}
+
+/** Normalises a backend's page for HTTP and CLI output (drops a null `next_cursor`). */
+export function clientPage(page: WorkspacePage): WorkspacePage {
+  const { next_cursor: nextCursor, ...rest } = page;
+  return nextCursor ? page : rest;
 }

@@ -1,7 +1,7 @@
 import { loadEnv, readConfig } from '../../config.ts';
 import { openStorage } from '../../storage/index.ts';
 import type { WorkspacePage } from '../../storage/types.ts';
-import { parseWorkspaceQuery } from '../../workspace/query.ts';
+import { clientPage, parseWorkspaceQuery } from '../../workspace/query.ts';
 import { parseOptions } from '../args.ts';
 import { renderTable } from '../table.ts';
 
@@ -24,7 +24,7 @@ export async function workspacesCommand(args: string[]): Promise<number> {
   });
   const storage = await openStorage(config);
   try {
-    const page = await storage.listWorkspaces(query);
+    const page = clientPage(await storage.listWorkspaces(query));
     process.stdout.write(options.json ? JSON.stringify(page, null, 2) + '\n' : formatPage(page));
     return 0;
   } finally {

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { workspaceName } from '../../workspace/name.ts';
-import { parseWorkspaceQuery } from '../../workspace/query.ts';
+import { clientPage, parseWorkspaceQuery } from '../../workspace/query.ts';
 import type { AppEnv, ServerDeps } from '../context.ts';
 
 /** GET /api/workspaces and GET /api/workspaces/{name}: ragspace's workspace list. */
@@ -9,7 +9,7 @@ export function workspaceRoutes(deps: ServerDeps): Hono<AppEnv> {
 
   routes.get('/api/workspaces', async (c) => {
     const query = parseWorkspaceQuery(c.req.query());
-    return c.json(await deps.storage.listWorkspaces(query));
+    return c.json(clientPage(await deps.storage.listWorkspaces(query)));
   });
 
   routes.get('/api/workspaces/:name', async (c) => {

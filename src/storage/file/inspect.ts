@@ -1,5 +1,5 @@
-import { GraphmlError, countGraphml } from '../../formats/graphml.ts';
-import { JsonFormatError, readJsonEntries } from '../../formats/json-stream.ts';
+import { GraphmlError, readGraphml } from '../../formats/graphml.ts';
+import { JsonFormatError, readJsonEntries, type JsonEntry } from '../../formats/json-stream.ts';
 import { inspectNanoVdb } from '../../formats/nano-vdb.ts';
 import type { WorkspaceProblem } from '../types.ts';
 import { DOC_STATUS_FILE } from './layout.ts';
@@ -52,57 +52,96 @@ export function findBadText(value: unknown, path: string, found: string[]): void
   }
 }
 
-function recordWarnings(facts: FileFacts, file: string, key: string, value: unknown): void {
-  if (facts.warnings.length >= MAX_WARNINGS_PER_FILE) return;
+/** Records warnings up to a cap; past it only counts them, to keep responses small. */
+class WarningList {
+  readonly items: WorkspaceProblem[] = [];
+  private unlisted = 0;
+
+  constructor(private readonly file: string) {}
+
+  add(record: string, reason: string): void {
+    if (this.items.length < MAX_WARNINGS_PER_FILE)
+      this.items.push({ file: this.file, record, reason });
+    else this.unlisted++;
+  }
+
+  finish(): WorkspaceProblem[] {
+    if (this.unlisted === 0) return this.items;
+    const reason = `${this.unlisted} more warning(s) like these are not listed`;
+    return [...this.items, { file: this.file, reason }];
+  }
+}
+
+function checkEntry(warnings: WarningList, entry: JsonEntry): void {
   const found: string[] = [];
-  findBadText(key, 'key', found);
-  findBadText(value, 'value', found);
-  for (const reason of found) facts.warnings.push({ file, record: key, reason });
+  findBadText(entry.key, 'key', found);
+  findBadText(entry.value, 'value', found);
+  if (entry.invalidUtf8) found.push('bytes that are not UTF-8 (read as U+FFFD)');
+  for (const reason of found) warnings.add(entry.key, reason);
+}
+
+/**
+ * The status a document is listed under. LightRAG itself reports a "processed" record
+ * whose multimodal stage has not run (`multimodal_processed: false`) as "preprocessed".
+ */
+function documentStatus(value: unknown): string {
+  const record = (typeof value === 'object' && value !== null ? value : {}) as {
+    status?: unknown;
+    multimodal_processed?: unknown;
+  };
+  const status = typeof record.status === 'string' ? record.status.toLowerCase() : '';
+  if (status === 'processed' && record.multimodal_processed === false) return 'preprocessed';
+  return DOC_STATUSES.includes(status) ? status : 'other';
 }
 
 function countStatus(facts: FileFacts, value: unknown): void {
   const statuses = (facts.statuses ??= {});
-  const raw = (value as { status?: unknown } | null)?.status;
-  const status = typeof raw === 'string' ? raw.toLowerCase() : '';
-  const bucket = DOC_STATUSES.includes(status) ? status : 'other';
+  const bucket = documentStatus(value);
   statuses[bucket] = (statuses[bucket] ?? 0) + 1;
 }
 
 async function inspectKv(path: string, file: string): Promise<FileFacts> {
   const facts: FileFacts = { records: 0, errors: [], warnings: [] };
+  const warnings = new WarningList(file);
+  if (file === DOC_STATUS_FILE) facts.statuses = {};
   try {
     for await (const entry of readJsonEntries(path)) {
       facts.records++;
       if (file === DOC_STATUS_FILE) countStatus(facts, entry.value);
-      recordWarnings(facts, file, entry.key, entry.value);
+      checkEntry(warnings, entry);
     }
   } catch (error) {
     facts.errors.push(problemFrom(file, error));
   }
+  facts.warnings = warnings.finish();
   return facts;
 }
 
+/** Counts nodes and edges; a damaged file keeps the counts of elements read before it. */
 async function inspectGraph(path: string, file: string): Promise<FileFacts> {
+  const facts: FileFacts = { records: 0, nodes: 0, edges: 0, errors: [], warnings: [] };
+  const counts = { nodes: 0, edges: 0 };
   try {
-    const counts = await countGraphml(path);
-    return { records: counts.nodes, ...counts, errors: [], warnings: [] };
+    await readGraphml(path, {
+      wantsAttributes: false,
+      onNode: () => counts.nodes++,
+      onEdge: () => counts.edges++,
+    });
   } catch (error) {
-    return { records: 0, nodes: 0, edges: 0, errors: [problemFrom(file, error)], warnings: [] };
+    facts.errors.push(problemFrom(file, error));
   }
+  return { ...facts, records: counts.nodes, ...counts };
 }
 
 async function inspectVectors(path: string, file: string): Promise<FileFacts> {
-  try {
-    const summary = await inspectNanoVdb(path);
-    const errors = summary.problems.map((p) => ({ file, ...p }));
-    const facts: FileFacts = { records: summary.rowCount, errors, warnings: [] };
-    if (summary.embeddingDim !== undefined) facts.embeddingDim = summary.embeddingDim;
-    return facts;
-  } catch (error) {
-    return { records: 0, errors: [problemFrom(file, error)], warnings: [] };
-  }
+  const summary = await inspectNanoVdb(path);
+  const errors = summary.problems.map((p) => ({ file, ...p }));
+  const facts: FileFacts = { records: summary.rowCount, errors, warnings: [] };
+  if (summary.embeddingDim !== undefined) facts.embeddingDim = summary.embeddingDim;
+  return facts;
 }
 
+/** Streams one file of a workspace; never throws for damage, only for I/O failures. */
 export function inspectFile(path: string, file: string): Promise<FileFacts> {
   if (file.endsWith('.graphml')) return inspectGraph(path, file);
   if (file.startsWith('vdb_')) return inspectVectors(path, file);

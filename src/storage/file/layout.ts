@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, type Dirent } from 'node:fs';
+import { existsSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { checkWorkspaceName, DEFAULT_WORKSPACE } from '../../workspace/name.ts';
 import type { WorkspaceProblem } from '../types.ts';
@@ -106,4 +106,30 @@ export function workspaceDirectory(workingDir: string, name: string): string {
   const rootHasFiles = entries.some((e) => e.isFile() && isLightragFile(e.name));
   const defaultDir = join(workingDir, DEFAULT_WORKSPACE);
   return !rootHasFiles && existsSync(defaultDir) ? defaultDir : workingDir;
+}
+
+// ---- Added for the file writer (issue 3) ----
+
+/** The meta fields LightRAG's nano-vectordb stores keep per row; other fields are dropped. */
+export const VECTOR_META_FIELDS: Record<VectorNamespace, readonly string[]> = {
+  entities: ['entity_name', 'source_id', 'content', 'file_path'],
+  relationships: ['src_id', 'tgt_id', 'source_id', 'content', 'file_path'],
+  chunks: ['full_doc_id', 'content', 'file_path'],
+};
+
+/** ragspace's own files in a workspace; hidden, so LightRAG and discovery ignore them. */
+export const PENDING_VECTORS_FILE = '.ragspace-pending-vectors.json';
+
+/** Per-workspace writer locks, under WORKING_DIR (hidden, so never taken for a workspace). */
+export const LOCK_DIRECTORY = '.ragspace-locks';
+
+/** Whether a workspace has a place in WORKING_DIR, without listing every workspace. */
+export function workspaceExists(workingDir: string, name: string): boolean {
+  if (name !== DEFAULT_WORKSPACE) {
+    const directory = join(workingDir, name);
+    return existsSync(directory) && statSync(directory).isDirectory();
+  }
+  const entries = listEntries(workingDir);
+  if (entries.some((e) => e.isFile() && isLightragFile(e.name))) return true;
+  return entries.some((e) => e.isDirectory() && e.name === DEFAULT_WORKSPACE);
 }

@@ -1,0 +1,92 @@
+import { hash } from 'node:crypto';
+
+/**
+ * Order-free checksums of a store, so files and PostgreSQL rows can be compared without
+ * sorting either side or holding either in memory. Each record becomes a digest (MD5 of
+ * its canonical text); records fall into one of BUCKETS buckets by a hash of their key,
+ * and each bucket keeps a count and the lane-wise sum (mod 2^32) of its digests. Equal
+ * buckets mean equal multisets of records (up to MD5 collisions); unequal buckets are the
+ * only places a second pass has to look at, record by record.
+ */
+export const BUCKETS = 4096;
+
+/** FNV-1a over UTF-16 units: cheap, and only needs to spread keys over buckets. */
+export function bucketOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % BUCKETS;
+}
+
+export function recordDigest(key: string, canonical: string): Buffer {
+  return hash('md5', key + '\n' + canonical, 'buffer');
+}
+
+export class StoreDigest {
+  readonly counts = new Uint32Array(BUCKETS);
+  readonly sums = new Uint32Array(BUCKETS * 4);
+  records = 0;
+
+  add(key: string, digest: Buffer): void {
+    const bucket = bucketOf(key);
+    this.counts[bucket]!++;
+    const at = bucket * 4;
+    for (let lane = 0; lane < 4; lane++) {
+      this.sums[at + lane] = (this.sums[at + lane]! + digest.readUInt32LE(lane * 4)) >>> 0;
+    }
+    this.records++;
+  }
+
+  /** Buckets whose count or sum differ from `other`'s. */
+  differingBuckets(other: StoreDigest): number[] {
+    const found: number[] = [];
+    for (let b = 0; b < BUCKETS; b++) {
+      if (this.counts[b] !== other.counts[b] || !this.sameSums(other, b)) found.push(b);
+    }
+    return found;
+  }
+
+  private sameSums(other: StoreDigest, bucket: number): boolean {
+    const at = bucket * 4;
+    for (let lane = 0; lane < 4; lane++) {
+      if (this.sums[at + lane] !== other.sums[at + lane]) return false;
+    }
+    return true;
+  }
+
+  /** One hex checksum of the whole store, for reports. */
+  checksum(): string {
+    const counts = Buffer.from(this.counts.buffer);
+    const sums = Buffer.from(this.sums.buffer);
+    return hash('sha256', Buffer.concat([counts, sums]), 'hex').slice(0, 32);
+  }
+}
+
+/**
+ * Splits differing buckets into groups whose records (on the larger side) stay under
+ * `limit`, so listing differences record by record also has bounded memory.
+ */
+export function bucketGroups(
+  buckets: number[],
+  a: StoreDigest,
+  b: StoreDigest,
+  limit: number,
+): Set<number>[] {
+  const groups: Set<number>[] = [];
+  let current = new Set<number>();
+  let size = 0;
+  for (const bucket of buckets) {
+    const weight = Math.max(a.counts[bucket]!, b.counts[bucket]!);
+    if (size > 0 && size + weight > limit) {
+      groups.push(current);
+      current = new Set();
+      size = 0;
+    }
+    current.add(bucket);
+    size += weight;
+  }
+  if (current.size > 0) groups.push(current);
+  return groups;
+}

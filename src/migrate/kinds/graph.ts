@@ -1,0 +1,203 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { GraphmlError, type GraphmlEdge, type GraphmlNode } from '../../formats/graphml.ts';
+import { GraphBuffer, toEntity, toRelation, updateDegrees } from '../../storage/postgres/graph.ts';
+import { COPY_MIN_ROWS } from '../../storage/postgres/copy.ts';
+import { ENTITY_COLUMNS, RELATION_COLUMNS } from '../../storage/postgres/graph-codec.ts';
+import { inTransaction } from '../../storage/postgres/pool.ts';
+import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
+import type { Entity, Relation } from '../../storage/types.ts';
+import type { StorePlan } from '../plan.ts';
+import {
+  canonicalEntity,
+  canonicalRelation,
+  checkGraphId,
+  checkSelfLoop,
+  ENTITY_STORE,
+  RELATION_STORE,
+} from '../records/graph.ts';
+import { newPolicy } from '../records/text.ts';
+import { readGraphBatches } from '../source/graph.ts';
+import { keysetPages } from '../keyset.ts';
+import { sessionFor, withClient } from '../target.ts';
+import {
+  drainNotices,
+  type PassContext,
+  type SourceBatch,
+  type StoreKindModule,
+  type TargetContext,
+} from './types.ts';
+
+/**
+ * The GraphML file into ragspace_entities / ragspace_relations through the backend's own
+ * upsert (GraphBuffer: COPY into a staging table then INSERT ... ON CONFLICT on a real
+ * server, multi-row INSERTs on PGlite), which merges attributes as networkx does, so a
+ * repeated run, or a reciprocal duplicate edge in the file, leaves one row per key.
+ * Degrees are recounted once, after the last batch.
+ */
+const PAGE = 2000;
+
+function unreadable(ctx: PassContext, error: unknown): void {
+  if (!(error instanceof GraphmlError)) throw error;
+  const at = error.offset === undefined ? '' : ` (at byte ${error.offset})`;
+  ctx.findings.add({
+    severity: 'error',
+    store: ENTITY_STORE,
+    code: 'unreadable',
+    message: `the GraphML file cannot be read: ${error.reason}${at}`,
+  });
+}
+
+function directed(ctx: PassContext): void {
+  ctx.findings.add({
+    severity: 'source',
+    store: RELATION_STORE,
+    code: 'directed_graph',
+    message: 'the file declares a directed graph; LightRAG keeps undirected edges, and so do we',
+  });
+}
+
+function checkEdge(ctx: PassContext, edge: GraphmlEdge): void {
+  checkGraphId(edge.source, RELATION_STORE, ctx.policy, ctx.findings);
+  checkGraphId(edge.target, RELATION_STORE, ctx.policy, ctx.findings);
+  checkSelfLoop(edge.source, edge.target, ctx.findings);
+}
+
+/** A structural pass (values not decoded): well-formed XML, ids, counts, self-loops. */
+async function check(ctx: PassContext, plan: StorePlan) {
+  const counts = { [ENTITY_STORE]: 0, [RELATION_STORE]: 0 };
+  const path = join(ctx.directory, plan.file);
+  if (!existsSync(path)) return { counts };
+  try {
+    const options = { wantsAttributes: false, onDirected: () => directed(ctx) };
+    for await (const batch of readGraphBatches(path, options)) {
+      for (const node of batch.nodes) checkGraphId(node.id, ENTITY_STORE, ctx.policy, ctx.findings);
+      for (const edge of batch.edges) checkEdge(ctx, edge);
+      counts[ENTITY_STORE] += batch.nodes.length;
+      counts[RELATION_STORE] += batch.edges.length;
+    }
+  } catch (error) {
+    unreadable(ctx, error);
+  }
+  return { counts };
+}
+
+function entityItems(ctx: PassContext, nodes: GraphmlNode[]): SourceBatch {
+  const items = nodes.map((node) => {
+    const entity: Entity = { name: node.id, properties: node.attributes };
+    return { record: canonicalEntity(entity, ctx.policy, ctx.findings), write: entity };
+  });
+  return { store: ENTITY_STORE, items };
+}
+
+function relationItems(ctx: PassContext, edges: GraphmlEdge[]): SourceBatch {
+  const items = edges.map((edge) => {
+    const relation: Relation = { ...edge, properties: edge.attributes };
+    return { record: canonicalRelation(relation, ctx.policy, ctx.findings), write: relation };
+  });
+  return { store: RELATION_STORE, items };
+}
+
+async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<SourceBatch> {
+  const path = join(ctx.directory, plan.file);
+  if (!existsSync(path)) return;
+  for await (const batch of readGraphBatches(path, { wantsAttributes: true })) {
+    if (batch.nodes.length > 0) yield entityItems(ctx, batch.nodes);
+    if (batch.edges.length > 0) yield relationItems(ctx, batch.edges);
+    drainNotices(ctx);
+  }
+}
+
+/**
+ * Rows per write transaction: on a real server enough for the backend to take its COPY
+ * path (COPY_MIN_ROWS); on the PGlite socket few, as an open transaction there stalls
+ * every other connection.
+ */
+const batchRows = (target: TargetContext) => (target.db.canCopy ? 5 * COPY_MIN_ROWS : 500);
+
+async function upsertBatch(target: TargetContext, store: string, writes: unknown[]) {
+  await withClient(target.db, target.log, (client) =>
+    inTransaction(client, 'BEGIN', async () => {
+      const session = sessionFor(target.db, client, target.workspace, target.log);
+      const buffer = new GraphBuffer();
+      for (const item of writes) {
+        if (store === ENTITY_STORE) buffer.addEntity(session, item as Entity);
+        else buffer.addRelation(session, item as Relation);
+      }
+      await buffer.flush(session);
+    }),
+  );
+}
+
+/** Collects a store's records into transactions of `batchRows` rows. */
+async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch) {
+  const key = `pending:${batch.store}`;
+  const pending = (target.state.get(key) as unknown[] | undefined) ?? [];
+  for (const item of batch.items) pending.push(item.write);
+  target.state.set(key, pending);
+  if (pending.length < batchRows(target)) return;
+  target.state.delete(key);
+  await upsertBatch(target, batch.store, pending);
+}
+
+/** Sends what batching still holds, then recounts every entity's degree. */
+async function finish(target: TargetContext): Promise<void> {
+  for (const store of [ENTITY_STORE, RELATION_STORE]) {
+    const pending = target.state.get(`pending:${store}`) as unknown[] | undefined;
+    target.state.delete(`pending:${store}`);
+    if (pending?.length) await upsertBatch(target, store, pending);
+  }
+  await recountDegrees(target);
+}
+
+async function recountDegrees(target: TargetContext): Promise<void> {
+  const query = { table: ENTITIES_TABLE, ws: target.ws, keys: ['name'], columns: 'name' };
+  for await (const rows of keysetPages(target.db, target.log, { ...query, pageSize: 5000 })) {
+    const names = rows.map((row) => row.name as string);
+    await withClient(target.db, target.log, (client) =>
+      updateDegrees(sessionFor(target.db, client, target.workspace, target.log), names),
+    );
+  }
+}
+
+export const ENTITY_SELECT = ['name', ...ENTITY_COLUMNS.map((c) => c.name), 'extra', 'attr_types'];
+export const RELATION_SELECT = [
+  'source',
+  'target',
+  ...RELATION_COLUMNS.map((c) => c.name),
+  'extra',
+  'attr_types',
+];
+
+/** The graph tables' rows of a workspace, raw, in key order. */
+export function graphRows(target: TargetContext, store: string) {
+  const entities = store === ENTITY_STORE;
+  return keysetPages(target.db, target.log, {
+    table: entities ? ENTITIES_TABLE : RELATIONS_TABLE,
+    ws: target.ws,
+    keys: entities ? ['name'] : ['source', 'target'],
+    columns: (entities ? ENTITY_SELECT : RELATION_SELECT).join(', '),
+    pageSize: PAGE,
+  });
+}
+
+async function* targetRows(target: TargetContext, store: string) {
+  const quiet = newPolicy(target.workspace);
+  for await (const rows of graphRows(target, store)) {
+    yield rows.map((row) =>
+      store === ENTITY_STORE
+        ? canonicalEntity(toEntity(row), quiet)
+        : canonicalRelation(toRelation(row), quiet),
+    );
+  }
+}
+
+export const graphKind: StoreKindModule = {
+  stores: () => [ENTITY_STORE, RELATION_STORE],
+  check,
+  source,
+  write,
+  finish,
+  target: (target, _plan, store) => targetRows(target, store),
+  tables: () => [RELATIONS_TABLE, ENTITIES_TABLE],
+};

@@ -1,0 +1,87 @@
+import type { Logger } from '../../log.ts';
+import type { TextPolicy, WriteNotice } from '../../storage/postgres/text.ts';
+import type { CanonicalRecord } from '../canonical.ts';
+import type { Findings } from '../findings.ts';
+import type { StorePlan } from '../plan.ts';
+import type { TargetDb } from '../target.ts';
+
+/**
+ * What the three kinds of store (graph, key-value, vector) provide to the passes over a
+ * workspace: a check of the source file, its records in canonical form (each with what the
+ * writer needs), a writer into PostgreSQL, and the rows read back in canonical form.
+ */
+export interface PassContext {
+  workspace: string;
+  /** Directory the source files are read from. */
+  directory: string;
+  policy: TextPolicy;
+  findings: Findings;
+  log: Logger;
+  /** The target's vector dimension (EMBEDDING_DIM), when vectors move. */
+  vectorDim: number | undefined;
+  /** Whether each vector table stores halfvec (float16) rather than vector. */
+  halfvec: (store: string) => boolean;
+}
+
+export interface SourceItem {
+  record: CanonicalRecord;
+  /** The record as the writer takes it (kind-specific). */
+  write: unknown;
+}
+
+export interface SourceBatch {
+  store: string;
+  items: SourceItem[];
+}
+
+export interface CheckResult {
+  /** Records per store, for progress totals and the summary. */
+  counts: Record<string, number>;
+  /** Kind-specific facts the later passes reuse (vector file shapes). */
+  facts?: unknown;
+}
+
+export interface TargetContext {
+  db: TargetDb;
+  workspace: string;
+  ws: string;
+  log: Logger;
+  /** Per-run scratch of the writers (COPY batching, fallbacks). */
+  state: Map<string, unknown>;
+}
+
+export interface StoreKindModule {
+  /** The stores one plan yields (the graph file yields entities and relations). */
+  stores(plan: StorePlan): string[];
+  check(ctx: PassContext, plan: StorePlan): Promise<CheckResult>;
+  source(ctx: PassContext, plan: StorePlan, facts: unknown): AsyncGenerator<SourceBatch>;
+  write(target: TargetContext, plan: StorePlan, batch: SourceBatch): Promise<void>;
+  /** After every batch of the plan is written (graph degrees). */
+  finish?(target: TargetContext, plan: StorePlan): Promise<void>;
+  target(target: TargetContext, plan: StorePlan, store: string): AsyncGenerator<CanonicalRecord[]>;
+  /** Tables and row counts of the workspace, for rollback. */
+  tables(target: TargetContext, plan: StorePlan): string[];
+}
+
+const NOTICE_TEXT: Record<WriteNotice['kind'], string> = {
+  nul_replaced: 'NUL characters replaced by U+FFFD (PostgreSQL text and JSONB cannot hold NUL)',
+  surrogate_replaced: 'lone UTF-16 surrogates replaced by U+FFFD (not valid UTF-8)',
+  field_not_stored:
+    "no column in LightRAG's table for this field: not stored (LightRAG's own PostgreSQL " +
+    'backend drops it too)',
+};
+
+/** Moves the policy's notices into the findings (as warnings), emptying the policy. */
+export function drainNotices(ctx: PassContext): void {
+  for (const notice of ctx.policy.notices) {
+    ctx.findings.add({
+      severity: 'warning',
+      store: notice.store,
+      code: notice.kind === 'field_not_stored' ? 'not_stored' : notice.kind,
+      record: notice.record,
+      field: notice.field.replace(/\[\d+\]/g, '[]'),
+      message: NOTICE_TEXT[notice.kind],
+    });
+  }
+  ctx.policy.notices.length = 0;
+}

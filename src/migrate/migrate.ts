@@ -1,0 +1,218 @@
+import type { PoolClient } from 'pg';
+import type { Config } from '../config.ts';
+import { isRagspaceError, migrationErrors } from '../errors.ts';
+import { createLogger, type Logger } from '../log.ts';
+import { workspaceName } from '../workspace/name.ts';
+import { finishRun, migratedBefore, startRun, ensureJournal, type RunStatus } from './journal.ts';
+import type { SourceBatch } from './kinds/types.ts';
+import { lockWorkspace } from './lock.ts';
+import { checkWorkspace, KINDS, type BatchHandler, type Checked } from './passes.ts';
+import { copyPass, refused, settle } from './steps.ts';
+import { allWorkspaces, type StorePlan } from './plan.ts';
+import { silentProgress, type Progress } from './progress.ts';
+import { succeeded, type MigrationReport, type WorkspaceReport } from './report.ts';
+import { takeSnapshot, type SourceSnapshot } from './snapshot.ts';
+import { anyStore, openTarget, selectedStores, withClient, type TargetDb } from './target.ts';
+import { compareStores } from './verify.ts';
+import {
+  errorOf,
+  failedReport,
+  finishReport,
+  openRun,
+  type RunOptions,
+  type WorkspaceRun,
+} from './workspace-run.ts';
+
+/**
+ * `ragspace migrate`: each workspace's files into the configured PostgreSQL, one at a time.
+ * Per workspace: lock, fingerprint the files, check everything (nothing is written if a
+ * check fails), copy in batches (each its own short transaction, every write an upsert
+ * keyed by (workspace, id), so a repeated or interrupted run converges), compare the files'
+ * fingerprints again, then verify the rows against the files.
+ */
+export interface MigrateOptions {
+  workspaces?: string[];
+  all?: boolean;
+  dryRun?: boolean;
+  /** Merge into a workspace that holds rows no migration wrote. */
+  force?: boolean;
+  progress?: Progress;
+  log?: Logger;
+}
+
+function workspaceList(config: Config, options: MigrateOptions): string[] {
+  const names = options.all ? allWorkspaces(config.workingDir) : (options.workspaces ?? []);
+  return [...new Set(names.map(workspaceName))];
+}
+
+function checkColumns(config: Config, names: string[]): void {
+  const column = config.postgres.workspace;
+  if (column === undefined || names.length < 2) return;
+  if (names.includes(config.workspace)) {
+    throw migrationErrors.ambiguousColumn(column, names);
+  }
+}
+
+export async function migrate(config: Config, options: MigrateOptions): Promise<MigrationReport> {
+  const log = options.log ?? createLogger({ command: 'migrate' });
+  const progress = options.progress ?? silentProgress;
+  const stores = selectedStores(config);
+  if (!anyStore(stores)) throw migrationErrors.nothingToMigrate();
+  const names = workspaceList(config, options);
+  checkColumns(config, names);
+  // A dry run touches no database: opening one could create tables or a PGlite directory.
+  const db = options.dryRun ? undefined : await openTarget(config, log, true);
+  const runOptions: RunOptions = { config, db, stores, log, progress };
+  const reports: WorkspaceReport[] = [];
+  try {
+    for (const name of names) reports.push(await migrateOne(runOptions, name, options));
+  } finally {
+    progress.close();
+    await db?.close();
+  }
+  const target = db?.where ?? 'none (dry run)';
+  return { target, ok: reports.every(succeeded), workspaces: reports };
+}
+
+async function migrateOne(
+  options: RunOptions,
+  name: string,
+  migrateOptions: MigrateOptions,
+): Promise<WorkspaceReport> {
+  let run: WorkspaceRun;
+  try {
+    run = openRun(options, name);
+  } catch (error) {
+    if (isRagspaceError(error)) return failedReport(name, error);
+    throw error;
+  }
+  if (!options.db) return dryRun(run, options);
+  const db = options.db;
+  try {
+    const lock = await lockWorkspace(db, run.plan.name, run.target!.ws, options.log);
+    try {
+      return await lockedRun(run, options, migrateOptions.force === true);
+    } finally {
+      await lock.release();
+    }
+  } catch (error) {
+    if (isRagspaceError(error) && error.code === 'MIGRATION_LOCKED') {
+      return failedReport(run.plan.name, error);
+    }
+    run.report.error = errorOf(error);
+    return finishReport(run, 'failed');
+  }
+}
+
+async function dryRun(run: WorkspaceRun, options: RunOptions): Promise<WorkspaceReport> {
+  run.report.dryRun = true;
+  try {
+    const snapshot = await takeSnapshot(run.plan.directory);
+    const checked = await checkWorkspace(run.ctx, run.plan, options.progress);
+    if (run.ctx.findings.has('error')) return refused(run);
+    await copyPass(run, options, checked, undefined);
+    return await settle(run, snapshot, async () => 'checked');
+  } catch (error) {
+    run.report.error = errorOf(error);
+    return finishReport(run, 'failed');
+  }
+}
+
+async function lockedRun(
+  run: WorkspaceRun,
+  options: RunOptions,
+  force: boolean,
+): Promise<WorkspaceReport> {
+  const snapshot = await takeSnapshot(run.plan.directory);
+  const checked = await checkWorkspace(run.ctx, run.plan, options.progress);
+  if (run.ctx.findings.has('error')) return refused(run);
+  await guardTarget(run, options, force);
+  const runId = await journal(run, options, (client, ws) =>
+    startRun(client, ws, run.plan.directory),
+  );
+  const report = await copyAndVerify(run, options, checked, snapshot);
+  await journal(run, options, (client, ws) =>
+    finishRun(client, ws, runId, journalStatus(report), report),
+  );
+  return report;
+}
+
+async function copyAndVerify(
+  run: WorkspaceRun,
+  options: RunOptions,
+  checked: Checked,
+  snapshot: SourceSnapshot,
+): Promise<WorkspaceReport> {
+  try {
+    const totals = await copyPass(run, options, checked, writer(run));
+    return await settle(run, snapshot, async () => {
+      const results = await compareStores(
+        run.ctx,
+        run.plan,
+        checked,
+        totals.digests,
+        run.target!,
+        options.progress,
+      );
+      run.report.verification = results;
+      return results.every((r) => r.ok) ? 'migrated' : 'verify_failed';
+    });
+  } catch (error) {
+    run.report.error = errorOf(error);
+    return finishReport(run, 'failed');
+  }
+}
+
+function journalStatus(report: WorkspaceReport): RunStatus {
+  if (report.status === 'migrated') return 'migrated';
+  if (report.status === 'source_changed' || report.status === 'verify_failed') {
+    return report.status;
+  }
+  return 'failed';
+}
+
+async function journal<T>(
+  run: WorkspaceRun,
+  options: RunOptions,
+  fn: (client: PoolClient, ws: string) => Promise<T>,
+): Promise<T> {
+  return withClient(options.db!, options.log, async (client) => {
+    await ensureJournal(client);
+    return fn(client, run.target!.ws);
+  });
+}
+
+/** Refuses to merge into rows that no migration wrote, unless forced. */
+async function guardTarget(run: WorkspaceRun, options: RunOptions, force: boolean) {
+  if (force) return;
+  const db = options.db!;
+  const ws = run.target!.ws;
+  const rows = await existingRows(run, db, options);
+  if (Object.keys(rows).length === 0) return;
+  const ours = await withClient(db, options.log, (client) => migratedBefore(client, ws));
+  if (!ours) throw migrationErrors.targetNotEmpty(run.plan.name, rows);
+}
+
+async function existingRows(run: WorkspaceRun, db: TargetDb, options: RunOptions) {
+  const tables = run.plan.stores.flatMap((plan) => KINDS[plan.kind].tables(run.target!, plan));
+  const rows: Record<string, number> = {};
+  await withClient(db, options.log, async (client) => {
+    for (const table of new Set(tables)) {
+      const result = await client.query(`SELECT count(*) AS n FROM ${table} WHERE workspace = $1`, [
+        run.target!.ws,
+      ]);
+      if (result.rows[0].n > 0) rows[table] = result.rows[0].n as number;
+    }
+  });
+  return rows;
+}
+
+function writer(run: WorkspaceRun): BatchHandler {
+  const target = run.target!;
+  return {
+    batch: (plan: StorePlan, batch: SourceBatch) => KINDS[plan.kind].write(target, plan, batch),
+    done: async (plan: StorePlan) => {
+      await KINDS[plan.kind].finish?.(target, plan);
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import { stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import {
+  GraphmlError,
+  readGraphml,
+  type GraphmlEdge,
+  type GraphmlNode,
+} from '../../formats/graphml.ts';
+import type { GraphWorkerInput, GraphWorkerMessage } from './graph-worker.ts';
+
+/**
+ * The graph file as a stream of batches. A large file is read by `graph-worker.ts` on its
+ * own thread with back-pressure: at most `maxInFlight` batches wait in memory, whatever
+ * the file's size (the reader's callbacks are synchronous, so on this thread nothing
+ * could make it wait for PostgreSQL).
+ */
+export interface GraphBatch {
+  nodes: GraphmlNode[];
+  edges: GraphmlEdge[];
+}
+
+export interface GraphReadOptions {
+  /** False skips decoding `<data>` values (a well-formedness and id pass). */
+  wantsAttributes: boolean;
+  batchSize?: number;
+  maxInFlight?: number;
+  /** Called when the file declares `edgedefault="directed"`. */
+  onDirected?: () => void;
+}
+
+const WORKER_URL = new URL('./graph-worker.ts', import.meta.url).href;
+const TSX_URL = import.meta.resolve('tsx/esm/api');
+
+/** The worker is TypeScript: it registers tsx before loading, as bin/ragspace.js does. */
+function startWorker(input: GraphWorkerInput): Worker {
+  const code =
+    `import(${JSON.stringify(TSX_URL)})` +
+    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
+  return new Worker(code, { eval: true, workerData: input });
+}
+
+/** Queues worker messages and hands them out one `await` at a time. */
+class Mailbox {
+  private readonly queue: GraphWorkerMessage[] = [];
+  private wake: (() => void) | undefined;
+  private failure: unknown;
+
+  put(message: GraphWorkerMessage): void {
+    this.queue.push(message);
+    this.wake?.();
+  }
+
+  fail(error: unknown): void {
+    this.failure ??= error;
+    this.wake?.();
+  }
+
+  async take(): Promise<GraphWorkerMessage> {
+    while (this.queue.length === 0) {
+      if (this.failure !== undefined) throw this.failure;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+    return this.queue.shift() as GraphWorkerMessage;
+  }
+}
+
+function numbers(_key: string, value: unknown): unknown {
+  const tagged = value as { $number?: unknown } | null;
+  if (typeof tagged !== 'object' || tagged === null || typeof tagged.$number !== 'string') {
+    return value;
+  }
+  return Number(tagged.$number);
+}
+
+function workerExit(code: number): Error {
+  return new Error(`the GraphML reader thread stopped unexpectedly (exit code ${code})`);
+}
+
+/**
+ * Below this size the file is parsed on this thread into memory (a few times its size at
+ * most): starting the reader thread costs most of a second, more than such a file takes.
+ */
+const IN_THREAD_BYTES = 8 * 1024 * 1024;
+
+async function* inThread(path: string, options: GraphReadOptions): AsyncGenerator<GraphBatch> {
+  const all: GraphBatch = { nodes: [], edges: [] };
+  await readGraphml(path, {
+    wantsAttributes: options.wantsAttributes,
+    onNode: (node) => all.nodes.push(node),
+    onEdge: (edge) => all.edges.push(edge),
+    onDirected: () => options.onDirected?.(),
+  });
+  const size = options.batchSize ?? 2000;
+  for (let i = 0; i < all.nodes.length; i += size) {
+    yield { nodes: all.nodes.slice(i, i + size), edges: [] };
+  }
+  for (let i = 0; i < all.edges.length; i += size) {
+    yield { nodes: [], edges: all.edges.slice(i, i + size) };
+  }
+}
+
+/** Yields the graph in batches; throws GraphmlError for a damaged file. */
+export async function* readGraphBatches(
+  path: string,
+  options: GraphReadOptions,
+): AsyncGenerator<GraphBatch> {
+  if ((await stat(path)).size <= IN_THREAD_BYTES) {
+    yield* inThread(path, options);
+    return;
+  }
+  yield* inWorker(path, options);
+}
+
+async function* inWorker(path: string, options: GraphReadOptions): AsyncGenerator<GraphBatch> {
+  const inFlight = new SharedArrayBuffer(4);
+  const counter = new Int32Array(inFlight);
+  const worker = startWorker({
+    path,
+    wantsAttributes: options.wantsAttributes,
+    batchSize: options.batchSize ?? 2000,
+    maxInFlight: options.maxInFlight ?? 4,
+    inFlight,
+  });
+  const mailbox = new Mailbox();
+  worker.on('message', (message: GraphWorkerMessage) => mailbox.put(message));
+  worker.on('error', (error) => mailbox.fail(error));
+  worker.on('exit', (code) => mailbox.fail(workerExit(code)));
+  try {
+    yield* drain(mailbox, counter, options);
+  } finally {
+    await worker.terminate();
+  }
+}
+
+async function* drain(
+  mailbox: Mailbox,
+  counter: Int32Array,
+  options: GraphReadOptions,
+): AsyncGenerator<GraphBatch> {
+  for (;;) {
+    const message = await mailbox.take();
+    if (message.kind === 'end') return;
+    if (message.kind === 'error') throw new GraphmlError(message.reason, message.offset);
+    if (message.kind === 'directed') {
+      options.onDirected?.();
+      continue;
+    }
+    Atomics.sub(counter, 0, 1);
+    Atomics.notify(counter, 0);
+    // A reviver slows parsing several times over; only batches that need one get it.
+    const tagged = message.json.includes('"$number"');
+    yield (tagged ? JSON.parse(message.json, numbers) : JSON.parse(message.json)) as GraphBatch;
+  }
+}

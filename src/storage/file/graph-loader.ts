@@ -1,0 +1,104 @@
+import { createReadStream } from 'node:fs';
+import {
+  GraphmlError,
+  readGraphml,
+  type GraphmlEdge,
+  type GraphmlNode,
+} from '../../formats/graphml.ts';
+import { XmlScanner, type XmlAttributes, type XmlHandler } from '../../formats/xml-scanner.ts';
+import { GraphModel, NumberTypes } from './graph.ts';
+
+/**
+ * Loads `graph_chunk_entity_relation.graphml` into a GraphModel through the shared
+ * streaming reader. The reader turns `long` and `double` values into plain numbers, so
+ * the `<key>` declarations are read first (they precede `<graph>`) to remember which
+ * numeric type each attribute had: a rewrite then keeps `2.0` a double and `5` a long.
+ * When one name is declared with both types, each value's type is inferred from the
+ * value instead (an integral double then comes back as a long; harmless to LightRAG).
+ */
+export interface LoadedGraph {
+  graph: GraphModel;
+  /** Repeated nodes, and edges repeated in either direction, merged as networkx would. */
+  duplicates: number;
+}
+
+const NUMERIC: Record<string, 'long' | 'double'> = {
+  long: 'long',
+  int: 'long',
+  integer: 'long',
+  double: 'double',
+  float: 'double',
+};
+
+class StopScan extends Error {}
+
+class KeyCollector implements XmlHandler {
+  readonly types = new NumberTypes();
+
+  onOpen(name: string, attributes: XmlAttributes): void {
+    if (name === 'graph') throw new StopScan();
+    if (name !== 'key') return;
+    const type = NUMERIC[attributes.get('attr.type') ?? ''];
+    const attribute = attributes.get('attr.name') ?? attributes.get('id');
+    if (type === undefined || attribute === undefined) return;
+    const scope = attributes.get('for') ?? 'all';
+    if (scope === 'node' || scope === 'all') this.types.declare('node', attribute, type);
+    if (scope === 'edge' || scope === 'all') this.types.declare('edge', attribute, type);
+  }
+
+  onClose(): void {}
+
+  wantsText(): boolean {
+    return false;
+  }
+
+  onText(): void {}
+}
+
+/** Reads only the head of the file, up to `<graph>`. Damage is left to the full read. */
+async function readNumberTypes(path: string): Promise<NumberTypes> {
+  const collector = new KeyCollector();
+  const scanner = new XmlScanner(collector);
+  const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
+  try {
+    for await (const chunk of stream) scanner.push(chunk as Buffer);
+  } catch (error) {
+    // StopScan ends the scan at <graph>; any damage is reported by the full read.
+    if (!(error instanceof StopScan) && !(error instanceof Error)) throw error;
+  } finally {
+    stream.destroy();
+  }
+  return collector.types;
+}
+
+/** Builds the model as networkx's reader does: repeats merge, missing ends are added. */
+function graphSink(graph: GraphModel, seen: { duplicates: number; directed: boolean }) {
+  return {
+    wantsAttributes: true,
+    onNode: (node: GraphmlNode) => {
+      if (graph.hasNode(node.id)) seen.duplicates++;
+      graph.mergeNode(node.id, node.attributes);
+    },
+    onEdge: (edge: GraphmlEdge) => {
+      if (graph.edge(edge.source, edge.target)) seen.duplicates++;
+      graph.mergeEdge(edge.source, edge.target, edge.attributes);
+    },
+    onDirected: () => {
+      seen.directed = true;
+    },
+  };
+}
+
+export async function loadGraph(path: string): Promise<LoadedGraph> {
+  const graph = GraphModel.empty(await readNumberTypes(path));
+  const seen = { duplicates: 0, directed: false };
+  await readGraphml(path, graphSink(graph, seen));
+  if (seen.directed) {
+    throw new GraphmlError(
+      'the graph is directed (edgedefault="directed"), but LightRAG reads and writes only ' +
+        'undirected graphs; ragspace will not rewrite it as undirected',
+      undefined,
+    );
+  }
+  return { graph, duplicates: seen.duplicates };
+}

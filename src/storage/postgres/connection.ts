@@ -1,0 +1,83 @@
+import type pg from 'pg';
+import type { Config } from '../../config.ts';
+import type { Logger } from '../../log.ts';
+import { EMBEDDED_CONNECTIONS, startEmbedded, type EmbeddedServer } from './embedded.ts';
+import {
+  chooseSsl,
+  createPool,
+  describeTarget,
+  sslOptions,
+  withRetries,
+  type PgTarget,
+  type RetryPolicy,
+} from './pool.ts';
+
+/**
+ * Where the PostgreSQL storage connects: the server POSTGRES_* names, or, when
+ * RAGSPACE_PGLITE_DIR is set, embedded PGlite started in this process (the directory wins
+ * over POSTGRES_HOST, so setting it is enough to run without a server).
+ */
+export interface Connection {
+  pool: pg.Pool;
+  target: PgTarget;
+  embedded: EmbeddedServer | undefined;
+}
+
+export function startupPolicy(config: Config): RetryPolicy {
+  const pg = config.postgres;
+  return {
+    retries: pg.connectionRetries,
+    backoff: pg.connectionRetryBackoff,
+    backoffMax: pg.connectionRetryBackoffMax,
+  };
+}
+
+async function serverTarget(config: Config, policy: RetryPolicy, log: Logger): Promise<PgTarget> {
+  const pg = config.postgres;
+  const mode = pg.sslMode ?? 'prefer';
+  const target: PgTarget = {
+    host: pg.host,
+    port: pg.port,
+    user: pg.user,
+    password: pg.password,
+    database: pg.database,
+    maxConnections: pg.maxConnections,
+    ssl: sslOptions(pg, mode),
+  };
+  const where = describeTarget(target);
+  return withRetries(where, policy, log, () => chooseSsl(target, mode));
+}
+
+export async function connect(
+  config: Config,
+  log: Logger,
+  policy = startupPolicy(config),
+): Promise<Connection> {
+  const dir = config.postgres.embeddedDir;
+  if (!dir) {
+    const target = await serverTarget(config, policy, log);
+    return { pool: createPool(target), target, embedded: undefined };
+  }
+  const embedded = await startEmbedded(dir, log);
+  const target: PgTarget = {
+    host: embedded.host,
+    port: embedded.port,
+    user: 'postgres',
+    password: undefined,
+    database: 'postgres',
+    maxConnections: EMBEDDED_CONNECTIONS,
+    ssl: false,
+  };
+  return { pool: createPool(target), target, embedded };
+}
+
+export function locationOf(connection: Connection): string {
+  const { target, embedded } = connection;
+  if (embedded) return `pglite:${embedded.directory}`;
+  return `postgresql://${target.user}@${describeTarget(target)}`;
+}
+
+export async function closeConnection(connection: Connection): Promise<void> {
+  await connection.pool.end().catch(() => undefined);
+  await connection.embedded?.stop();
+}

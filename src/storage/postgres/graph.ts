@@ -1,0 +1,251 @@
+import type { SubgraphSource } from '../../graph/subgraph.ts';
+import type { Entity, Page, Relation } from '../types.ts';
+import { orderedPair } from '../../graph/ids.ts';
+import { decodeAttributes, ENTITY_COLUMNS, RELATION_COLUMNS } from './graph-codec.ts';
+import type { Session } from './session.ts';
+import { ENTITIES_TABLE, RELATIONS_TABLE } from './tables.ts';
+
+/**
+ * The graph in ragspace_entities / ragspace_relations: deletes, reads, degree recounts
+ * and the BFS source. Upserts live in graph-upsert.ts.
+ */
+export { GraphBuffer } from './graph-upsert.ts';
+
+const DEGREE_BATCH = 5000;
+
+/** Recounts the degree of `names` (a self-loop counts twice, as in networkx). */
+export async function updateDegrees(session: Session, names: Iterable<string>): Promise<void> {
+  const all = [...names];
+  for (let i = 0; i < all.length; i += DEGREE_BATCH) {
+    await session.client.query(
+      `UPDATE ${ENTITIES_TABLE} e SET degree = d.n
+         FROM (SELECT u.name,
+                 (SELECT count(*) FROM ${RELATIONS_TABLE} r
+                   WHERE r.workspace = $1 AND r.source = u.name)
+               + (SELECT count(*) FROM ${RELATIONS_TABLE} r
+                   WHERE r.workspace = $1 AND r.target = u.name) AS n
+                 FROM unnest($2::text[]) AS u(name)) d
+        WHERE e.workspace = $1 AND e.name = d.name AND e.degree <> d.n`,
+      [session.ws, all.slice(i, i + DEGREE_BATCH)],
+    );
+  }
+}
+
+export async function deleteEntity(session: Session, name: string): Promise<string[]> {
+  const removed = await session.client.query(
+    `DELETE FROM ${RELATIONS_TABLE} WHERE workspace = $1 AND (source = $2 OR target = $2)
+     RETURNING source, target`,
+    [session.ws, name],
+  );
+  await session.client.query(`DELETE FROM ${ENTITIES_TABLE} WHERE workspace = $1 AND name = $2`, [
+    session.ws,
+    name,
+  ]);
+  const neighbours = removed.rows.map((r) => (r.source === name ? r.target : r.source));
+  return neighbours.filter((n: string) => n !== name);
+}
+
+export async function deleteRelation(session: Session, a: string, b: string): Promise<void> {
+  const [source, target] = orderedPair(a, b);
+  await session.client.query(
+    `DELETE FROM ${RELATIONS_TABLE} WHERE workspace = $1 AND source = $2 AND target = $3`,
+    [session.ws, source, target],
+  );
+}
+
+export async function clearGraph(session: Session): Promise<void> {
+  await session.client.query(`DELETE FROM ${RELATIONS_TABLE} WHERE workspace = $1`, [session.ws]);
+  await session.client.query(`DELETE FROM ${ENTITIES_TABLE} WHERE workspace = $1`, [session.ws]);
+}
+
+export function toEntity(row: Record<string, unknown>): Entity {
+  return { name: row.name as string, properties: decodeAttributes(row, ENTITY_COLUMNS) };
+}
+
+export function toRelation(row: Record<string, unknown>): Relation {
+  return {
+    source: row.source as string,
+    target: row.target as string,
+    properties: decodeAttributes(row, RELATION_COLUMNS),
+  };
+}
+
+const ENTITY_FIELDS = `name, ${ENTITY_COLUMNS.map((c) => c.name).join(', ')}, extra, attr_types`;
+const RELATION_NAMES = RELATION_COLUMNS.map((c) => c.name).join(', ');
+const RELATION_FIELDS = `source, target, ${RELATION_NAMES}, extra, attr_types`;
+
+export async function getEntity(session: Session, name: string): Promise<Entity | undefined> {
+  const result = await session.client.query(
+    `SELECT ${ENTITY_FIELDS} FROM ${ENTITIES_TABLE} WHERE workspace = $1 AND name = $2`,
+    [session.ws, name],
+  );
+  return result.rows[0] ? toEntity(result.rows[0]) : undefined;
+}
+
+export async function getEntities(session: Session, names: string[]): Promise<Entity[]> {
+  const result = await session.client.query(
+    `SELECT ${ENTITY_FIELDS} FROM ${ENTITIES_TABLE} WHERE workspace = $1 AND name = ANY($2)`,
+    [session.ws, names],
+  );
+  return result.rows.map(toEntity);
+}
+
+export async function getRelation(
+  session: Session,
+  a: string,
+  b: string,
+): Promise<Relation | undefined> {
+  const [source, target] = orderedPair(a, b);
+  const result = await session.client.query(
+    `SELECT ${RELATION_FIELDS} FROM ${RELATIONS_TABLE}
+      WHERE workspace = $1 AND source = $2 AND target = $3`,
+    [session.ws, source, target],
+  );
+  return result.rows[0] ? toRelation(result.rows[0]) : undefined;
+}
+
+export async function relationsOf(session: Session, name: string): Promise<Relation[]> {
+  const result = await session.client.query(
+    `SELECT ${RELATION_FIELDS} FROM ${RELATIONS_TABLE}
+      WHERE workspace = $1 AND (source = $2 OR target = $2) ORDER BY source, target`,
+    [session.ws, name],
+  );
+  return result.rows.map(toRelation);
+}
+
+/** Relations with both ends in `names` (the subgraph they induce). */
+export async function relationsAmong(session: Session, names: string[]): Promise<Relation[]> {
+  const result = await session.client.query(
+    `SELECT ${RELATION_FIELDS} FROM ${RELATIONS_TABLE}
+      WHERE workspace = $1 AND source = ANY($2) AND target = ANY($2) ORDER BY source, target`,
+    [session.ws, names],
+  );
+  return result.rows.map(toRelation);
+}
+
+async function count(session: Session, table: string): Promise<number> {
+  const result = await session.client.query(
+    `SELECT count(*) AS n FROM ${table} WHERE workspace = $1`,
+    [session.ws],
+  );
+  return result.rows[0].n as number;
+}
+
+export async function entityPage(
+  session: Session,
+  offset: number,
+  limit: number,
+): Promise<Page<Entity>> {
+  const result = await session.client.query(
+    `SELECT ${ENTITY_FIELDS} FROM ${ENTITIES_TABLE} WHERE workspace = $1
+      ORDER BY name OFFSET $2 LIMIT $3`,
+    [session.ws, offset, limit],
+  );
+  return { items: result.rows.map(toEntity), total: await count(session, ENTITIES_TABLE) };
+}
+
+export async function relationPage(
+  session: Session,
+  offset: number,
+  limit: number,
+): Promise<Page<Relation>> {
+  const result = await session.client.query(
+    `SELECT ${RELATION_FIELDS} FROM ${RELATIONS_TABLE} WHERE workspace = $1
+      ORDER BY source, target OFFSET $2 LIMIT $3`,
+    [session.ws, offset, limit],
+  );
+  return { items: result.rows.map(toRelation), total: await count(session, RELATIONS_TABLE) };
+}
+
+export async function entityNames(session: Session): Promise<string[]> {
+  const result = await session.client.query(
+    `SELECT name FROM ${ENTITIES_TABLE} WHERE workspace = $1 ORDER BY name`,
+    [session.ws],
+  );
+  return result.rows.map((r) => r.name as string);
+}
+
+export async function popularLabels(session: Session, limit: number): Promise<string[]> {
+  if (limit <= 0) return [];
+  const result = await session.client.query(
+    `SELECT name FROM ${ENTITIES_TABLE} WHERE workspace = $1
+      ORDER BY degree DESC, name LIMIT $2`,
+    [session.ws, limit],
+  );
+  return result.rows.map((r) => r.name as string);
+}
+
+function likePattern(text: string): string {
+  return '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
+}
+
+/**
+ * Case-insensitive substring search ranked as LightRAG ranks labels: exact 1000, prefix
+ * 500, otherwise 100 - length, +50 when the match follows a space or "_". Lower-casing is
+ * done by JavaScript (stored in name_lower), so it does not depend on the server's locale.
+ */
+export async function searchLabels(
+  session: Session,
+  query: string,
+  limit: number,
+): Promise<string[]> {
+  const q = query.trim().toLowerCase();
+  if (q === '' || limit <= 0) return [];
+  const result = await session.client.query(
+    `SELECT name FROM (
+       SELECT name, CASE WHEN name_lower = $2 THEN 1000
+                         WHEN starts_with(name_lower, $2) THEN 500
+                         ELSE 100 - char_length(name)
+                              + CASE WHEN strpos(name_lower, ' ' || $2) > 0
+                                       OR strpos(name_lower, '_' || $2) > 0 THEN 50 ELSE 0 END
+                    END AS score
+         FROM ${ENTITIES_TABLE} WHERE workspace = $1 AND name_lower LIKE $3) ranked
+      ORDER BY score DESC, name LIMIT $4`,
+    [session.ws, q, likePattern(q), limit],
+  );
+  return result.rows.map((r) => r.name as string);
+}
+
+async function namedValues(session: Session, sql: string, names: string[]) {
+  const result = await session.client.query(sql, [session.ws, names]);
+  return result.rows as { a: string; b: unknown }[];
+}
+
+/**
+ * The graph as the backend-neutral BFS in src/graph/subgraph.ts asks for it: every call
+ * is one statement for a whole BFS level, never one per node.
+ */
+export function subgraphSource(session: Session): SubgraphSource {
+  return {
+    async degrees(names) {
+      const sql = `SELECT name AS a, degree AS b FROM ${ENTITIES_TABLE}
+                    WHERE workspace = $1 AND name = ANY($2)`;
+      const rows = await namedValues(session, sql, names);
+      return new Map(rows.map((r) => [r.a, r.b as number]));
+    },
+    async neighbours(names) {
+      const sql = `SELECT source AS a, target AS b FROM ${RELATIONS_TABLE}
+                    WHERE workspace = $1 AND source = ANY($2)
+                   UNION ALL
+                   SELECT target AS a, source AS b FROM ${RELATIONS_TABLE}
+                    WHERE workspace = $1 AND target = ANY($2)`;
+      const found = new Map<string, string[]>();
+      for (const row of await namedValues(session, sql, names)) {
+        const list = found.get(row.a) ?? found.set(row.a, []).get(row.a)!;
+        list.push(row.b as string);
+      }
+      return found;
+    },
+    async topByDegree(limit) {
+      return {
+        names: await popularLabels(session, limit),
+        total: await count(session, ENTITIES_TABLE),
+      };
+    },
+    async nodeProperties(names) {
+      const entities = await getEntities(session, names);
+      return new Map(entities.map((e) => [e.name, e.properties]));
+    },
+    edgesAmong: (names) => relationsAmong(session, names),
+  };
+}
