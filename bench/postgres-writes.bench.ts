@@ -14,7 +14,9 @@ import type { KvRecord } from '../src/storage/types.ts';
  * N relations and N entity_chunks records are written three ways into emptied tables:
  *
  * - ragspace: `PostgresStorage.write`, upserting one by one through the writer (batched
- *   into multi-row INSERT ... ON CONFLICT by the backend), 10,000 entities per write;
+ *   by the backend into multi-row INSERT or COPY + INSERT ... SELECT ... ON CONFLICT), as
+ *   one write (an import) and as writes of 10,000 entities whose relations also reach
+ *   entities of other writes (so existing rows get updated);
  * - LightRAG's pattern: single-row INSERT ... ON CONFLICT DO UPDATE statements, prepared
  *   once and sent 200 at a time in one pipelined round trip per batch and transaction,
  *   which is what asyncpg's executemany does for LightRAG's upserts;
@@ -112,9 +114,9 @@ async function truncate(database: string): Promise<void> {
   await c.end();
 }
 
-async function viaRagspace(storage: PostgresStorage, rows: Row[]): Promise<void> {
-  for (let start = 0; start < rows.length; start += WRITE_SIZE) {
-    const slice = rows.slice(start, start + WRITE_SIZE);
+async function viaRagspace(storage: PostgresStorage, rows: Row[], size: number): Promise<void> {
+  for (let start = 0; start < rows.length; start += size) {
+    const slice = rows.slice(start, start + size);
     await storage.write('bench', async (w) => {
       for (const row of slice) await w.upsertEntity({ name: row.name, properties: row.entity });
       for (const row of slice) {
@@ -128,76 +130,84 @@ async function viaRagspace(storage: PostgresStorage, rows: Row[]): Promise<void>
   }
 }
 
-const LIGHTRAG_SQL = {
-  entity: `INSERT INTO ragspace_entities (workspace, name, name_lower, entity_id, entity_type, description,
-             source_id, file_path, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-           ON CONFLICT (workspace, name) DO UPDATE SET entity_type = EXCLUDED.entity_type,
-             description = EXCLUDED.description, source_id = EXCLUDED.source_id,
-             file_path = EXCLUDED.file_path, created_at = EXCLUDED.created_at`,
-  relation: `INSERT INTO ragspace_relations (workspace, source, target, weight, description, keywords,
-               source_id, file_path, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-             ON CONFLICT (workspace, source, target) DO UPDATE SET weight = EXCLUDED.weight,
-               description = EXCLUDED.description, keywords = EXCLUDED.keywords,
-               source_id = EXCLUDED.source_id, file_path = EXCLUDED.file_path,
-               created_at = EXCLUDED.created_at`,
-  chunks: `INSERT INTO lightrag_entity_chunks (workspace, id, chunk_ids, count, create_time, update_time)
-           VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (workspace, id) DO UPDATE SET
-             chunk_ids = EXCLUDED.chunk_ids, count = EXCLUDED.count, update_time = EXCLUDED.update_time`,
+/** The rows the LightRAG pattern and COPY write, as column lists and values per row. */
+interface TableRows {
+  table: string;
+  key: string[];
+  columns: string[];
+  values: (workspace: string, row: Row, now: string) => (string | number)[];
+}
+
+function ordered(row: Row): [string, string] {
+  return row.name < row.target ? [row.name, row.target] : [row.target, row.name];
+}
+
+const ENTITY_COLUMNS = 'workspace name name_lower entity_id entity_type description';
+const RELATION_COLUMNS = 'workspace source target weight description keywords';
+const COMMON_COLUMNS = 'source_id file_path created_at';
+
+function entityValues(ws: string, { name, entity: e }: Row): (string | number)[] {
+  const head = [ws, name, name.toLowerCase(), name, e.entity_type, e.description];
+  return [...head, e.source_id, e.file_path, e.created_at];
+}
+
+function relationValues(ws: string, row: Row): (string | number)[] {
+  const r = row.relation;
+  const head = [ws, ...ordered(row), r.weight, r.description, r.keywords];
+  return [...head, r.source_id, r.file_path, r.created_at];
+}
+
+const TABLES: Record<'entity' | 'relation' | 'chunks', TableRows> = {
+  entity: {
+    table: 'ragspace_entities',
+    key: ['workspace', 'name'],
+    columns: `${ENTITY_COLUMNS} ${COMMON_COLUMNS}`.split(' '),
+    values: entityValues,
+  },
+  relation: {
+    table: 'ragspace_relations',
+    key: ['workspace', 'source', 'target'],
+    columns: `${RELATION_COLUMNS} ${COMMON_COLUMNS}`.split(' '),
+    values: relationValues,
+  },
+  chunks: {
+    table: 'lightrag_entity_chunks',
+    key: ['workspace', 'id'],
+    columns: ['workspace', 'id', 'chunk_ids', 'count', 'create_time', 'update_time'],
+    values: (ws, row, now) => [ws, row.name, JSON.stringify(row.chunks), 1, now, now],
+  },
 };
 
-function lightragParams(kind: keyof typeof LIGHTRAG_SQL, row: Row): unknown[] {
-  const e = row.entity;
-  const r = row.relation;
-  const [source, target] = row.name < row.target ? [row.name, row.target] : [row.target, row.name];
-  if (kind === 'entity') {
-    return [
-      'lightrag',
-      row.name,
-      row.name.toLowerCase(),
-      row.name,
-      e.entity_type,
-      e.description,
-      e.source_id,
-      e.file_path,
-      e.created_at,
-    ];
-  }
-  if (kind === 'relation') {
-    return [
-      'lightrag',
-      source,
-      target,
-      r.weight,
-      r.description,
-      r.keywords,
-      r.source_id,
-      r.file_path,
-      r.created_at,
-    ];
-  }
-  const now = new Date();
-  return ['lightrag', row.name, JSON.stringify(row.chunks), 1, now, now];
+/** LightRAG's upsert shape: one row, ON CONFLICT overwriting the other columns. */
+function singleRowUpsert(t: TableRows): string {
+  const params = t.columns.map((_, i) => `$${i + 1}`).join(', ');
+  const sets = t.columns
+    .filter((c) => !t.key.includes(c) && c !== 'create_time')
+    .map((c) => `${c} = EXCLUDED.${c}`);
+  return (
+    `INSERT INTO ${t.table} (${t.columns.join(', ')}) VALUES (${params}) ` +
+    `ON CONFLICT (${t.key.join(', ')}) DO UPDATE SET ${sets.join(', ')}`
+  );
 }
 
 /** One executemany: BEGIN, 200 prepared single-row statements and COMMIT, pipelined. */
-async function executemany(
-  c: pg.Client,
-  kind: keyof typeof LIGHTRAG_SQL,
-  rows: Row[],
-): Promise<void> {
+async function executemany(c: pg.Client, kind: keyof typeof TABLES, rows: Row[], now: string) {
+  const t = TABLES[kind];
+  const text = singleRowUpsert(t);
   const sent: Promise<unknown>[] = [c.query('BEGIN')];
   for (const row of rows)
-    sent.push(c.query({ name: kind, text: LIGHTRAG_SQL[kind], values: lightragParams(kind, row) }));
+    sent.push(c.query({ name: kind, text, values: t.values('lightrag', row, now) }));
   sent.push(c.query('COMMIT'));
   await Promise.all(sent);
 }
 
 async function viaLightragPattern(database: string, rows: Row[]): Promise<void> {
   const c = await client(database, true);
+  const now = new Date().toISOString();
   try {
     for (const kind of ['entity', 'relation', 'chunks'] as const) {
       for (let i = 0; i < rows.length; i += LIGHTRAG_BATCH) {
-        await executemany(c, kind, rows.slice(i, i + LIGHTRAG_BATCH));
+        await executemany(c, kind, rows.slice(i, i + LIGHTRAG_BATCH), now);
       }
     }
   } finally {
@@ -205,72 +215,33 @@ async function viaLightragPattern(database: string, rows: Row[]): Promise<void> 
   }
 }
 
+const COPY_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+};
+
 function copyText(value: string | number): string {
-  return String(value).replace(
-    /[\\\t\n\r]/g,
-    (ch) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[ch]!,
-  );
+  return String(value).replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]!);
 }
 
-function copyLines(rows: Row[], line: (row: Row) => (string | number)[]): Readable {
-  return Readable.from(
-    (function* () {
-      for (let i = 0; i < rows.length; i += 1000) {
-        yield rows
-          .slice(i, i + 1000)
-          .map((row) => line(row).map(copyText).join('\t') + '\n')
-          .join('');
-      }
-    })(),
-  );
+function* copyLines(t: TableRows, rows: Row[], now: string): Generator<string> {
+  for (let i = 0; i < rows.length; i += 1000) {
+    const lines = rows.slice(i, i + 1000).map((row) => t.values('copy', row, now).map(copyText));
+    yield lines.map((line) => line.join('\t') + '\n').join('');
+  }
 }
 
 async function viaCopy(database: string, rows: Row[]): Promise<void> {
   const c = await client(database);
-  const stamp = new Date().toISOString();
+  const now = new Date().toISOString();
   try {
     await c.query('BEGIN');
-    const entities =
-      'COPY ragspace_entities (workspace, name, name_lower, entity_id, entity_type, description, source_id, file_path, created_at) FROM STDIN';
-    await pipeline(
-      copyLines(rows, (r) => [
-        'copy',
-        r.name,
-        r.name.toLowerCase(),
-        r.name,
-        r.entity.entity_type,
-        r.entity.description,
-        r.entity.source_id,
-        r.entity.file_path,
-        r.entity.created_at,
-      ]),
-      c.query(copyFrom(entities)),
-    );
-    const relations =
-      'COPY ragspace_relations (workspace, source, target, weight, description, keywords, source_id, file_path, created_at) FROM STDIN';
-    await pipeline(
-      copyLines(rows, (r) => {
-        const [s, t] = r.name < r.target ? [r.name, r.target] : [r.target, r.name];
-        return [
-          'copy',
-          s,
-          t,
-          r.relation.weight,
-          r.relation.description,
-          r.relation.keywords,
-          r.relation.source_id,
-          r.relation.file_path,
-          r.relation.created_at,
-        ];
-      }),
-      c.query(copyFrom(relations)),
-    );
-    const chunks =
-      'COPY lightrag_entity_chunks (workspace, id, chunk_ids, count, create_time, update_time) FROM STDIN';
-    await pipeline(
-      copyLines(rows, (r) => ['copy', r.name, JSON.stringify(r.chunks), 1, stamp, stamp]),
-      c.query(copyFrom(chunks)),
-    );
+    for (const t of Object.values(TABLES)) {
+      const sql = `COPY ${t.table} (${t.columns.join(', ')}) FROM STDIN`;
+      await pipeline(Readable.from(copyLines(t, rows, now)), c.query(copyFrom(sql)));
+    }
     await c.query('COMMIT');
   } finally {
     await c.end();
@@ -295,47 +266,66 @@ async function withDatabase<T>(fn: (database: string) => Promise<T>): Promise<T>
   }
 }
 
+interface Path {
+  label: string;
+  write: () => Promise<void>;
+}
+
+/** Runs every path `repeats` times, interleaved, each into emptied tables; medians. */
+async function measure(database: string, paths: Path[], repeats: number) {
+  const times = new Map<string, number[]>(paths.map((p) => [p.label, []]));
+  for (let round = 0; round < repeats; round++) {
+    for (const path of paths) {
+      await truncate(database);
+      times.get(path.label)!.push(await timed(path.write));
+    }
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  return paths.map((p) => ({ label: p.label, seconds: median(times.get(p.label)!) }));
+}
+
 export async function run(options: { quick?: boolean } = {}): Promise<void> {
   const n = options.quick ? 20_000 : 100_000;
   const rows = makeRows(n);
-  const total = rows.length * 3;
   await withDatabase(async (database) => {
     const storage = await PostgresStorage.open(readConfig(env(database)), { log: silentLogger });
     try {
-      const results: [string, number][] = [];
-      await truncate(database);
-      results.push([
-        'LightRAG pattern (single-row upserts, 200 per executemany)',
-        await timed(() => viaLightragPattern(database, rows)),
-      ]);
-      await truncate(database);
-      results.push(['raw COPY (no upsert)', await timed(() => viaCopy(database, rows))]);
-      await truncate(database);
-      results.push([
-        'ragspace write() (multi-row upserts)',
-        await timed(() => viaRagspace(storage, rows)),
-      ]);
-      report(n, total, results);
+      const paths: Path[] = [
+        { label: LABELS.lightrag, write: () => viaLightragPattern(database, rows) },
+        { label: LABELS.copy, write: () => viaCopy(database, rows) },
+        { label: LABELS.one, write: () => viaRagspace(storage, rows, rows.length) },
+        { label: LABELS.many, write: () => viaRagspace(storage, rows, WRITE_SIZE) },
+      ];
+      report(n, rows.length * 3, await measure(database, paths, options.quick ? 3 : 1));
     } finally {
       await storage.close();
     }
   });
 }
 
-function report(n: number, total: number, results: [string, number][]): void {
-  const rate = (seconds: number) => total / seconds;
-  const [lightrag, copy, ragspace] = results.map(([, s]) => rate(s)) as [number, number, number];
-  console.log(
-    `\nPostgreSQL 15 writes: ${n} entities + ${n} relations + ${n} entity_chunks = ${total} rows`,
-  );
-  console.log('path                                                          seconds     rows/s');
-  for (const [label, seconds] of results) {
+const LABELS = {
+  lightrag: 'LightRAG pattern: single-row upserts, 200 per executemany',
+  copy: 'raw COPY, no upsert (floor)',
+  one: 'ragspace: one write()',
+  many: `ragspace: write()s of ${WRITE_SIZE} entities`,
+};
+
+function report(n: number, total: number, results: { label: string; seconds: number }[]) {
+  const rate = (label: string) => total / results.find((r) => r.label === label)!.seconds;
+  console.log(`\nPostgreSQL writes: ${n} entities + ${n} relations + ${n} entity_chunks`);
+  console.log(`(${total} rows; median of interleaved runs)`);
+  console.log(`${'path'.padEnd(60)} ${'seconds'.padStart(8)} ${'rows/s'.padStart(10)}`);
+  for (const { label, seconds } of results) {
+    const rows = rate(label).toFixed(0);
+    console.log(`${label.padEnd(60)} ${seconds.toFixed(2).padStart(8)} ${rows.padStart(10)}`);
+  }
+  for (const label of [LABELS.one, LABELS.many]) {
+    const vsLightrag = (rate(label) / rate(LABELS.lightrag)).toFixed(1);
+    const vsCopy = (rate(label) / rate(LABELS.copy)).toFixed(2);
     console.log(
-      `${label.padEnd(60)} ${seconds.toFixed(2).padStart(8)} ${rate(seconds).toFixed(0).padStart(10)}`,
+      `${label}: ${vsLightrag}x LightRAG's pattern (target >= 5), ${vsCopy} of COPY (>= 0.5)`,
     );
   }
-  console.log(`ragspace / LightRAG pattern: ${(ragspace / lightrag).toFixed(1)}x (target >= 5x)`);
-  console.log(`ragspace / raw COPY: ${(ragspace / copy).toFixed(2)} (target >= 0.5)`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

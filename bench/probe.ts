@@ -1,19 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
-import { serve } from '@hono/node-server';
-import { readConfig } from '../src/config.ts';
-import { countGraphml, readGraphml } from '../src/formats/graphml.ts';
-import { createApp } from '../src/http/app.ts';
-import { silentLogger } from '../src/log.ts';
-import { FileStorage } from '../src/storage/file/index.ts';
-import { inspectFile } from '../src/storage/file/inspect.ts';
 
 /**
  * One measured task per process, so each starts cold and its peak RSS is its own.
  * Prints a JSON report as its last line: wall and CPU seconds of the task itself (module
  * loading excluded) and the process's peak RSS (VmHWM). `serve` instead prints the port
- * of an HTTP server on 127.0.0.1 and runs until killed.
+ * of an HTTP server on 127.0.0.1 and runs until killed. Each task imports only what it
+ * uses, so a reader's peak RSS is not inflated by the whole server's modules.
  */
 function peakRssMb(): number {
   try {
@@ -41,6 +35,7 @@ async function measure(task: () => Promise<Record<string, number>>): Promise<voi
 }
 
 async function graphmlFull(path: string): Promise<Record<string, number>> {
+  const { readGraphml } = await import('../src/formats/graphml.ts');
   const counts = { nodes: 0, edges: 0, attributes: 0 };
   await readGraphml(path, {
     wantsAttributes: true,
@@ -56,13 +51,24 @@ async function graphmlFull(path: string): Promise<Record<string, number>> {
   return counts;
 }
 
+async function graphmlCount(path: string): Promise<Record<string, number>> {
+  const { countGraphml } = await import('../src/formats/graphml.ts');
+  return countGraphml(path);
+}
+
 async function kvRecords(path: string): Promise<Record<string, number>> {
+  const { inspectFile } = await import('../src/storage/file/inspect.ts');
   const facts = await inspectFile(path, basename(path));
   if (facts.errors.length > 0) throw new Error(JSON.stringify(facts.errors));
   return { records: facts.records };
 }
 
 async function startServer(workingDir: string): Promise<void> {
+  const { serve } = await import('@hono/node-server');
+  const { readConfig } = await import('../src/config.ts');
+  const { createApp } = await import('../src/http/app.ts');
+  const { silentLogger } = await import('../src/log.ts');
+  const { FileStorage } = await import('../src/storage/file/index.ts');
   const config = readConfig({ WORKING_DIR: workingDir, LOG_LEVEL: 'error' });
   const storage = new FileStorage(workingDir, { logger: silentLogger });
   const app = createApp({ config, storage, logger: silentLogger });
@@ -75,7 +81,7 @@ async function startServer(workingDir: string): Promise<void> {
 
 const [task, path = ''] = process.argv.slice(2);
 if (task === 'graphml-full') await measure(() => graphmlFull(path));
-else if (task === 'graphml-count') await measure(() => countGraphml(path));
+else if (task === 'graphml-count') await measure(() => graphmlCount(path));
 else if (task === 'kv') await measure(() => kvRecords(path));
 else if (task === 'serve') await startServer(path);
 else if (task === 'baseline') await measure(async () => ({}));

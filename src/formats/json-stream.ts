@@ -364,11 +364,13 @@ function readPiece(fd: number, buffer: Buffer): Promise<number> {
 /**
  * A file's bytes in pieces of at most 1 MiB. Small files come in one piece read at once;
  * a stream's fixed 1 MiB buffers made reading thousands of them mostly garbage collection.
- * With `reuse`, one buffer serves every piece of a large file (valid only until the next
- * is asked for); without, each piece has its own buffer, for readers that keep pieces.
+ * Large files are read one piece ahead, so reading overlaps the caller's parsing. With
+ * `reuse`, two buffers take turns (a piece is valid until the next one is asked for);
+ * without, each piece has its own buffer, for readers that keep pieces.
  */
 export async function* filePieces(path: string, reuse: boolean): AsyncGenerator<Buffer> {
   const fd = openSync(path, 'r');
+  let pending: Promise<number> | undefined;
   try {
     const size = fstatSync(fd).size;
     if (size <= SMALL_FILE) {
@@ -376,14 +378,24 @@ export async function* filePieces(path: string, reuse: boolean): AsyncGenerator<
       if (whole.length > 0) yield whole;
       return;
     }
-    let buffer = Buffer.allocUnsafe(MAX_PIECE);
+    const spare = reuse ? [Buffer.allocUnsafe(MAX_PIECE), Buffer.allocUnsafe(MAX_PIECE)] : [];
+    let turn = 0;
+    const nextBuffer = () =>
+      reuse ? (spare[turn++ % 2] as Buffer) : Buffer.allocUnsafe(MAX_PIECE);
+    let buffer = nextBuffer();
+    pending = readPiece(fd, buffer);
     for (;;) {
-      const bytesRead = await readPiece(fd, buffer);
+      const bytesRead = await pending;
+      pending = undefined;
       if (bytesRead === 0) return;
-      yield buffer.subarray(0, bytesRead);
-      if (!reuse) buffer = Buffer.allocUnsafe(MAX_PIECE);
+      const piece = buffer.subarray(0, bytesRead);
+      buffer = nextBuffer();
+      pending = readPiece(fd, buffer);
+      yield piece;
     }
   } finally {
+    // A read still in flight must finish before its descriptor is closed.
+    await pending?.catch(() => 0);
     closeSync(fd);
   }
 }

@@ -84,6 +84,25 @@ function prettyMember(key: string, value: unknown): string {
   return `  ${JSON.stringify(key)}: ${text.replace(/\n/g, '\n  ')}`;
 }
 
+/** Streams `members` with `lead` before the first, in large pieces; returns the rest. */
+async function writeMembers(
+  entries: Iterable<[string, unknown]>,
+  sink: TextSink,
+  lead: string,
+): Promise<{ first: boolean; pending: string }> {
+  let pending = '';
+  let first = true;
+  for (const [key, value] of entries) {
+    pending += (first ? lead : ',\n') + prettyMember(key, value);
+    first = false;
+    if (pending.length >= FLUSH_CHARS) {
+      await sink.write(pending);
+      pending = '';
+    }
+  }
+  return { first, pending };
+}
+
 /**
  * Streams `{ key: value, ... }` in Python's indent=2 layout. Values must already be clean
  * (see `cleanJsonValue`); keys and values are written as given, in the given order.
@@ -92,17 +111,21 @@ export async function writePrettyJsonObject(
   entries: Iterable<[string, unknown]>,
   sink: TextSink,
 ): Promise<void> {
-  let pending = '';
-  let first = true;
-  for (const [key, value] of entries) {
-    pending += (first ? '{\n' : ',\n') + prettyMember(key, value);
-    first = false;
-    if (pending.length >= FLUSH_CHARS) {
-      await sink.write(pending);
-      pending = '';
-    }
-  }
+  const { first, pending } = await writeMembers(entries, sink, '{\n');
   await sink.write(first ? '{}' : pending + '\n}');
+}
+
+/**
+ * Streams more members of a non-empty object written by `writePrettyJsonObject` (or
+ * Python's indent=2), for text cut just before its closing "\n}": each member, then the
+ * closing. Appending this way gives the bytes a rewrite of the whole object would.
+ */
+export async function writePrettyJsonTail(
+  entries: Iterable<[string, unknown]>,
+  sink: TextSink,
+): Promise<void> {
+  const { pending } = await writeMembers(entries, sink, ',\n');
+  await sink.write(pending + '\n}');
 }
 
 /** JSON with Python's default separators (`json.dumps` without indent). */

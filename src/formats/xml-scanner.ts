@@ -71,27 +71,28 @@ function utf8(buf: Buffer, start: number, end: number): string {
   return buf.toString('utf8', start, end);
 }
 
+/** Byte classes, looked up once per byte in the hot loops instead of chains of compares. */
+const NAME = 0;
+const SPACE = 1;
+const NAME_END = 2;
+const FORBIDDEN = 3;
+const BYTE_CLASS = new Uint8Array(256);
+for (const byte of [0x20, 0x0a, 0x09, 0x0d]) BYTE_CLASS[byte] = SPACE;
+for (const byte of [GT, SLASH, EQUALS]) BYTE_CLASS[byte] = NAME_END;
+for (const byte of [LT, DQUOTE, SQUOTE, AMP]) BYTE_CLASS[byte] = FORBIDDEN;
+
 function isSpace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x0a || byte === 0x09 || byte === 0x0d;
-}
-
-function isNameEnd(byte: number): boolean {
-  return isSpace(byte) || byte === GT || byte === SLASH || byte === EQUALS;
-}
-
-/** Bytes that can never be part of a name; meeting one means the markup is broken. */
-function isForbiddenInName(byte: number): boolean {
-  return byte === LT || byte === DQUOTE || byte === SQUOTE || byte === AMP;
+  return BYTE_CLASS[byte] === SPACE;
 }
 
 /** Index of the first byte after a name starting at `from` (stops at the buffer end). */
 function nameEnd(buf: Buffer, from: number, offset: number): number {
   let i = from;
   while (i < buf.length) {
-    const byte = buf[i] as number;
-    if (isNameEnd(byte)) break;
-    if (isForbiddenInName(byte)) throw new XmlFormatError('malformed tag', offset + i);
-    i++;
+    const kind = BYTE_CLASS[buf[i] as number];
+    if (kind === NAME) i++;
+    else if (kind === FORBIDDEN) throw new XmlFormatError('malformed tag', offset + i);
+    else break;
   }
   return i;
 }

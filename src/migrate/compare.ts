@@ -64,9 +64,13 @@ function changedFields(a: Entry, b: Entry): string[] {
   return [...names].filter((name) => a.fields.get(name) !== b.fields.get(name)).sort();
 }
 
-/** An entity the backend made for an undeclared edge endpoint: nothing but its entity_id. */
+/**
+ * An entity the backend made for an edge endpoint the file never declared as a node (as
+ * networkx's add_edge does): nothing but an entity_id equal to its name.
+ */
 function isBare(entry: Entry): boolean {
-  return [...entry.fields.keys()].every((field) => field === 'entity_id');
+  const id = entry.fields.get('entity_id');
+  return entry.fields.size === 1 && id === hash('md5', stableJson(entry.label));
 }
 
 function push<T>(list: T[], item: T): void {

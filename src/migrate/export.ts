@@ -5,7 +5,8 @@ import type { Config } from '../config.ts';
 import type { GraphAttributes, GraphmlEdge } from '../formats/graphml.ts';
 import { writeGraphml, type GraphmlSource } from '../formats/graphml-writer.ts';
 import { newCleanReport, writePrettyJsonObject } from '../formats/json-writer.ts';
-import { writeNanoVdb, type NanoRowOut } from '../formats/nano-vdb-writer.ts';
+import { float16ToNumber } from '../formats/nano-vdb.ts';
+import { float16Bits, writeNanoVdb, type NanoRowOut } from '../formats/nano-vdb-writer.ts';
 import type { TextSink } from '../formats/sink.ts';
 import { migrationErrors } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
@@ -16,7 +17,7 @@ import {
   type PreparedFile,
 } from '../storage/file/atomic.ts';
 import { discoverWorkspaces, PENDING_VECTORS_FILE } from '../storage/file/layout.ts';
-import { nanoRow, PendingStore, writePending } from '../storage/file/vectors.ts';
+import { metaFields, nanoRow, PendingStore, writePending } from '../storage/file/vectors.ts';
 import { toEntity, toRelation } from '../storage/postgres/graph.ts';
 import { getRecords } from '../storage/postgres/records.ts';
 import { getVectors } from '../storage/postgres/vectors.ts';
@@ -190,11 +191,37 @@ function vectorOf(spilled: SpilledVector): Float32Array | null {
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
 }
 
+const isHalfExact = (raw: Float32Array) => raw.every((x) => float16ToNumber(float16Bits(x)) === x);
+
+function isUnit(raw: Float32Array): boolean {
+  let sum = 0;
+  for (const x of raw) sum += x * x;
+  return Math.abs(Math.sqrt(sum) - 1) < 1e-5;
+}
+
+/**
+ * A row as its source file had it. A vector that is exactly float16 came from a `vector`
+ * field: written back there (and normalised into the matrix), bit for bit. A unit vector
+ * that is not came from a matrix row of a file without `vector` fields: written back to
+ * the matrix as it is, without a float16 copy that would not equal it. Any other vector
+ * (written through the API) gets both, the float16 copy then rounding it, as LightRAG's
+ * own files do.
+ */
+function exportRow(namespace: VectorNamespace, record: VectorRecord, raw: Float32Array) {
+  if (isHalfExact(raw) || !isUnit(raw)) return nanoRow(namespace, record, raw);
+  const data = {
+    __id__: record.id,
+    __created_at__: record.createdAt,
+    ...metaFields(namespace, record.fields),
+  };
+  return { data, matrix: raw };
+}
+
 function* nanoRows(spill: Spill, plan: StorePlan): Generator<NanoRowOut> {
   const namespace = plan.namespace as VectorNamespace;
   for (const spilled of spill.read<SpilledVector>(plan.store)) {
     const raw = vectorOf(spilled);
-    if (raw) yield nanoRow(namespace, { ...spilled, vector: raw }, raw);
+    if (raw) yield exportRow(namespace, { ...spilled, vector: raw }, raw);
   }
 }
 

@@ -145,8 +145,19 @@ export function decodeCursor(cursor: string, query: WorkspaceQuery): CursorState
   );
 }
 
+let answered = 0;
+
+/**
+ * How many in-memory listings have been answered. The file backend's statistics cache
+ * uses it to know that a listing ended, so the next one looks for fresh changes again.
+ */
+export function listingsAnswered(): number {
+  return answered;
+}
+
 /** Filters, sorts and pages an in-memory list, as the SQL backends do in the database. */
 export function applyWorkspaceQuery(all: WorkspaceSummary[], query: WorkspaceQuery): WorkspacePage {
+  answered++;
   const compare = compareWorkspaces(query);
   const matching = all.filter((ws) => matchesQuery(ws, query)).sort(compare);
   let start = query.offset;

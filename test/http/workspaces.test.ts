@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FileStorage } from '../../src/storage/file/index.ts';
@@ -342,6 +342,48 @@ describe('the statistics cache', () => {
       writeFileSync(path, edited.padEnd(original.length, ' '));
       utimesSync(path, tick, tick);
       assert.equal((await list(app)).workspaces[0]?.relation_count, 1);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('notices files added, removed and directories replaced, call after call', async () => {
+    const dir = tempDir();
+    try {
+      writeTree(dir.path, {
+        [`w/${GRAPH}`]: chainGraph('a', 3),
+        [`v/${GRAPH}`]: chainGraph('v', 2),
+      });
+      ageTree(dir.path);
+      const app = testApp(new FileStorage(dir.path));
+      const row = async (name: string) => (await list(app)).workspaces.find((w) => w.name === name);
+      assert.equal((await row('w'))?.chunk_count, 0);
+      writeTree(dir.path, { 'w/kv_store_text_chunks.json': kv({ c1: {}, c2: {} }) });
+      assert.equal((await row('w'))?.chunk_count, 2, 'a file added');
+      rmSync(join(dir.path, 'w', 'kv_store_text_chunks.json'));
+      assert.equal((await row('w'))?.chunk_count, 0, 'a file removed');
+      rmSync(join(dir.path, 'w'), { recursive: true });
+      writeTree(dir.path, { [`w/${GRAPH}`]: chainGraph('b', 7) });
+      assert.equal((await row('w'))?.entity_count, 7, 'the directory replaced');
+      renameSync(join(dir.path, 'v'), join(dir.path, 'old-v'));
+      writeTree(dir.path, { [`v/${GRAPH}`]: chainGraph('z', 5) });
+      assert.equal((await row('v'))?.entity_count, 5, 'the directory renamed away');
+      assert.equal((await row('old-v'))?.entity_count, 2);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('a default/ directory appearing next to root files is reported at once', async () => {
+    const dir = tempDir();
+    try {
+      writeTree(dir.path, { [GRAPH]: chainGraph('r', 2) });
+      const app = testApp(new FileStorage(dir.path));
+      assert.equal((await list(app)).workspaces[0]?.errors, undefined);
+      mkdirSync(join(dir.path, 'default'));
+      const page = await list(app);
+      assert.deepEqual(names(page), ['default']);
+      assert.equal(page.workspaces[0]?.errors?.[0]?.file, 'default/');
     } finally {
       dir.cleanup();
     }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { isRagspaceError } from '../../src/errors.ts';
+import { compareCodePoints } from '../../src/graph/ids.ts';
+import { codePointOrder } from '../../src/storage/postgres/graph-upsert.ts';
 import type { PostgresStorage } from '../../src/storage/postgres/index.ts';
 import {
   createTestDatabase,
@@ -63,7 +66,7 @@ describe('graph tables', () => {
     const columns = await sql(
       db.env,
       `SELECT created_at, entity_type, extra->'created_at' AS extra_created
-                                         FROM ragspace_entities WHERE workspace = 'types' ORDER BY name`,
+       FROM ragspace_entities WHERE workspace = 'types' ORDER BY name`,
     );
     assert.deepEqual(columns, [
       { created_at: '1718000000', entity_type: 'person', extra_created: null },
@@ -94,7 +97,8 @@ describe('graph tables', () => {
     });
     const rows = await sql(
       db.env,
-      `SELECT source, target, description, keywords FROM ragspace_relations WHERE workspace = 'pairs'`,
+      `SELECT source, target, description, keywords FROM ragspace_relations
+        WHERE workspace = 'pairs'`,
     );
     assert.deepEqual(rows, [{ source: 'Ａ', target: '😀', description: 'one', keywords: 'two' }]);
   });
@@ -155,5 +159,84 @@ describe('graph tables', () => {
       ['Hub', 'leaf-0001', 'leaf-0002'],
     );
     assert.ok(graph.edges.some((e) => e.id === 'leaf-0001-leaf-0002'));
+  });
+
+  it('keeps each degree equal to a recount through random writes (small, and COPY)', async () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const name = (i: number) => `n${i}`;
+    for (let round = 0; round < 6; round++) {
+      const bulk = round % 3 === 2;
+      await storage.write('random', async (w) => {
+        for (let i = 0; i < (bulk ? 6000 : 40); i++) {
+          const op = random(10);
+          const a = name(random(bulk ? 4000 : 60));
+          const b = name(random(bulk ? 4000 : 60));
+          if (op < 5) await w.upsertRelation({ source: a, target: b, properties: { weight: op } });
+          else if (op < 7) await w.upsertEntity({ name: a, properties: { description: 'd' } });
+          else if (op < 9) await w.deleteRelation(a, b);
+          else await w.deleteEntity(a);
+        }
+      });
+      const wrong = await sql(
+        db.env,
+        `SELECT e.name, e.degree,
+                (SELECT count(*) FROM ragspace_relations r
+                  WHERE r.workspace = e.workspace AND r.source = e.name)
+              + (SELECT count(*) FROM ragspace_relations r
+                  WHERE r.workspace = e.workspace AND r.target = e.name)
+                AS actual
+           FROM ragspace_entities e WHERE e.workspace = 'random'`,
+      );
+      const mismatched = wrong.filter((row) => Number(row.actual) !== row.degree);
+      assert.deepEqual(mismatched, [], `round ${round}`);
+      const dangling = await sql(
+        db.env,
+        `SELECT count(*)::int AS n FROM ragspace_relations r
+          WHERE r.workspace = 'random' AND NOT EXISTS
+                (SELECT 1 FROM ragspace_entities e
+                  WHERE e.workspace = r.workspace AND e.name IN (r.source, r.target)
+                  GROUP BY e.workspace
+                 HAVING count(*) = CASE WHEN r.source = r.target THEN 1 ELSE 2 END)`,
+      );
+      assert.deepEqual(dangling, [{ n: 0 }], 'every relation has both entities');
+    }
+  });
+
+  it('refuses a name too long to index, naming it, before writing anything', async () => {
+    const long = '名'.repeat(401);
+    await assert.rejects(
+      storage.write('long-name', (w) =>
+        w.upsertRelation({ source: 'a', target: long, properties: {} }),
+      ),
+      (error) =>
+        isRagspaceError(error) &&
+        error.code === 'VALUE_REJECTED' &&
+        /1203 bytes/.test(error.message),
+    );
+    assert.equal(await storage.hasWorkspace('long-name'), false);
+  });
+});
+
+describe('code point order', () => {
+  it('agrees with the reference comparison, surrogates and U+E000-U+FFFF included', () => {
+    const alphabet = ['a', 'Z', 'é', '\uE000', '\uFF21', '\uFFFF', '😀', '\u{10000}', '\u{10FFFF}'];
+    let seed = 3;
+    const pick = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return alphabet[seed % alphabet.length]!;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const a = Array.from({ length: 1 + (i % 4) }, pick).join('');
+      const b = Array.from({ length: 1 + ((i >> 2) % 4) }, pick).join('');
+      assert.equal(
+        Math.sign(codePointOrder(a, b)),
+        Math.sign(compareCodePoints(a, b)),
+        `${a} ${b}`,
+      );
+    }
   });
 });

@@ -6,7 +6,10 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 import { readConfig, type Config } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
+import { FileStorage } from '../../src/storage/file/index.ts';
+import { MixedStorage } from '../../src/storage/mixed.ts';
 import { PostgresStorage, type PostgresOptions } from '../../src/storage/postgres/index.ts';
+import { tempDir } from '../helpers.ts';
 
 /**
  * Real databases for the PostgreSQL tests, never mocks: a fresh `ragspace_test_<random>`
@@ -130,4 +133,39 @@ export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(
   } finally {
     await client.end();
   }
+}
+
+/**
+ * HTTP-test fixtures for test/support/backends.ts: PGlite with pgvector holding every
+ * store, and the PostgreSQL 15 server with vectors in files (it has no pgvector).
+ */
+export function postgresBackends() {
+  return [
+    {
+      label: 'postgres (pglite, all stores)',
+      async open() {
+        const server = await startPgliteServer();
+        const storage = await openPostgres(pgTestConfig(server.env, ALL_PG));
+        return { storage, cleanup: () => server.stop() };
+      },
+    },
+    {
+      label: 'postgres 15 (vectors in files)',
+      async open() {
+        const database = await createTestDatabase();
+        const dir = tempDir();
+        const config = pgTestConfig(database.env, PG_WITHOUT_VECTORS, { WORKING_DIR: dir.path });
+        const postgres = await openPostgres(config);
+        const files = new FileStorage(dir.path, { logger: silentLogger });
+        const storage = new MixedStorage(files, postgres);
+        return {
+          storage,
+          cleanup: async () => {
+            dir.cleanup();
+            await database.drop();
+          },
+        };
+      },
+    },
+  ];
 }

@@ -239,7 +239,7 @@ describe('schema on the PostgreSQL 15 server (no pgvector)', () => {
     }
   });
 
-  it('keeps the graph in its own tables, TEXT throughout, indexed for search and neighbours', async () => {
+  it('keeps the graph in its own tables, TEXT throughout, indexed as needed', async () => {
     const entities = await columnsOf(db.env, 'ragspace_entities');
     for (const column of ['name text', 'description text', 'source_id text', 'file_path text']) {
       assert.ok(entities.includes(column), column);
@@ -284,7 +284,8 @@ describe('vector tables on PGlite with pgvector', () => {
     const types = await sql<{ type: string }>(
       server.env,
       `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
-        WHERE attrelid = 'lightrag_vdb_entity_test_embed_4d'::regclass AND attname = 'content_vector'`,
+        WHERE attrelid = 'lightrag_vdb_entity_test_embed_4d'::regclass
+          AND attname = 'content_vector'`,
     );
     assert.deepEqual(types, [{ type: 'vector(4)' }]);
   });
@@ -292,7 +293,8 @@ describe('vector tables on PGlite with pgvector', () => {
   it('get the HNSW cosine index with m and ef_construction (defaults 16, 64)', async () => {
     const rows = await sql<{ indexdef: string }>(
       server.env,
-      `SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_lightrag_vdb_chunks_test_embed_4d_hnsw_cosine'`,
+      `SELECT indexdef FROM pg_indexes
+        WHERE indexname = 'idx_lightrag_vdb_chunks_test_embed_4d_hnsw_cosine'`,
     );
     assert.equal(rows.length, 1);
     assert.match(rows[0]!.indexdef, /USING hnsw \(content_vector vector_cosine_ops\)/);

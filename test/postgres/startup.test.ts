@@ -45,7 +45,7 @@ describe('start-up', () => {
     await Promise.all(storages.map((s) => s.close()));
   });
 
-  it('PGVectorStorage without pgvector fails with PGVECTOR_MISSING saying how to fix it', async () => {
+  it('PGVectorStorage without pgvector is PGVECTOR_MISSING, saying how to fix it', async () => {
     await assert.rejects(openPostgres(pgTestConfig(db.env, ALL_PG)), (error) => {
       assert.ok(isRagspaceError(error));
       assert.equal(error.code, 'PGVECTOR_MISSING');
@@ -92,8 +92,10 @@ const LIGHTRAG_DDL = [
   `CREATE TABLE LIGHTRAG_DOC_FULL (id VARCHAR(255), workspace VARCHAR(255), doc_name VARCHAR(1024),
      content TEXT, meta JSONB, create_time TIMESTAMP(0), update_time TIMESTAMP(0),
      custom_note TEXT, CONSTRAINT LIGHTRAG_DOC_FULL_PK PRIMARY KEY (workspace, id))`,
-  `INSERT INTO LIGHTRAG_DOC_FULL (id, workspace, doc_name, content, custom_note, create_time, update_time)
-     VALUES ('doc-1', 'default', 'a.txt', 'from python', 'keep me', '2026-01-02 03:04:05', '2026-01-02 03:04:05')`,
+  `INSERT INTO LIGHTRAG_DOC_FULL
+     (id, workspace, doc_name, content, custom_note, create_time, update_time)
+     VALUES ('doc-1', 'default', 'a.txt', 'from python', 'keep me',
+             '2026-01-02 03:04:05', '2026-01-02 03:04:05')`,
 ];
 
 describe('a database LightRAG created first', () => {
@@ -105,7 +107,7 @@ describe('a database LightRAG created first', () => {
   });
   afterEach(() => db.drop());
 
-  it('is used as it is: rows readable, extra columns kept, only missing columns added', async () => {
+  it('is used as it is: rows read, extra columns kept, missing columns added', async () => {
     const storage = await openPostgres(pgTestConfig(db.env, PG_WITHOUT_VECTORS));
     try {
       const docs = await storage.read('default', (r) => r.getKv('full_docs', ['doc-1']));

@@ -107,7 +107,7 @@ describe('text PostgreSQL refuses or alters', () => {
     assert.equal(await storage.hasWorkspace('ids'), false);
   });
 
-  it('a batch of 500 chunks where only #317 has a NUL is stored whole, with one notice', async () => {
+  it('a batch of 500 chunks where only #317 has a NUL is stored whole, one notice', async () => {
     const records = new Map<string, KvRecord>();
     for (let i = 0; i < 500; i++) {
       records.set(`chunk-${i}`, { content: i === 317 ? `text${NUL}317` : `text ${i}` });
@@ -130,7 +130,7 @@ describe('text PostgreSQL refuses or alters', () => {
     assert.equal(stored.get('chunk-317')?.content, 'text\uFFFD317');
   });
 
-  it('a value longer than a LightRAG VARCHAR is refused, never truncated (names the field)', async () => {
+  it('a value longer than a LightRAG VARCHAR is refused, never cut, field named', async () => {
     const summary = 'x'.repeat(256);
     await assert.rejects(
       storage.write('long', (w) =>

@@ -68,7 +68,8 @@ describe('pgvector stores', () => {
     assert.equal(stored!.createdAt, 1_700_000_000);
     const rows = await sql(
       server.env,
-      `SELECT entity_name, chunk_ids, content_vector::text AS v FROM lightrag_vdb_entity_test_embed_4d`,
+      `SELECT entity_name, chunk_ids, content_vector::text AS v
+         FROM lightrag_vdb_entity_test_embed_4d`,
     );
     assert.deepEqual(rows[0]?.chunk_ids, ['c1', 'c2'], 'source_id is split into chunk_ids');
     assert.equal(await storage.read('vec', (r) => r.vectorDimension('entities')), 4);
@@ -124,7 +125,7 @@ describe('pgvector stores', () => {
     assert.equal(await storage.hasWorkspace('dims'), false);
   });
 
-  it('keeps rows without a vector pending until one arrives; delete and clear remove them', async () => {
+  it('keeps rows without a vector pending; delete and clear remove them', async () => {
     await storage.write('pending', async (w) => {
       await w.upsertVectors('entities', [row('a', [1, 0, 0, 0]), row('b', null)]);
       await w.upsertVectors('entities', [row('a', null)]);
@@ -165,7 +166,7 @@ describe('vector index options', () => {
   });
   after(() => server.stop());
 
-  it('HNSW_HALFVEC makes halfvec columns with a halfvec index; values round to float16', async () => {
+  it('HNSW_HALFVEC: halfvec columns and index; values round to float16', async () => {
     const config = pgTestConfig(server.env, ALL_PG, {
       EMBEDDING_MODEL: 'half-model',
       POSTGRES_VECTOR_INDEX_TYPE: 'HNSW_HALFVEC',
@@ -186,7 +187,8 @@ describe('vector index options', () => {
     }
     const index = await sql(
       server.env,
-      `SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_lightrag_vdb_entity_half_model_4d_hnsw_halfvec_cosine'`,
+      `SELECT indexdef FROM pg_indexes
+        WHERE indexname = 'idx_lightrag_vdb_entity_half_model_4d_hnsw_halfvec_cosine'`,
     );
     assert.match(String(index[0]?.indexdef), /halfvec_cosine_ops/);
     assert.equal(toHalf(1), 0x3c00);
@@ -223,7 +225,8 @@ describe('vector index options', () => {
     await small.close();
     const index = await sql(
       server.env,
-      `SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_lightrag_vdb_chunks_ivf_4d_ivfflat_cosine'`,
+      `SELECT indexdef FROM pg_indexes
+        WHERE indexname = 'idx_lightrag_vdb_chunks_ivf_4d_ivfflat_cosine'`,
     );
     assert.match(String(index[0]?.indexdef), /ivfflat .*lists='7'/);
   });

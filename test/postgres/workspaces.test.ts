@@ -141,7 +141,7 @@ describe('workspace list in SQL', () => {
     });
   }
 
-  it('describes a workspace: stores, entity types, statuses; unknown ones are not found', async () => {
+  it('describes a workspace: stores, entity types, statuses; unknown is not found', async () => {
     const detail = await storage.describeWorkspace('gamma');
     assert.equal(detail.entity_count, 10);
     assert.equal(detail.stores.text_chunks, 2);

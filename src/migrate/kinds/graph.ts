@@ -10,6 +10,7 @@ import type { Entity, Relation } from '../../storage/types.ts';
 import type { StorePlan } from '../plan.ts';
 import {
   canonicalEntity,
+  canonicalEntityRow,
   canonicalRelation,
   checkGraphId,
   checkSelfLoop,
@@ -186,7 +187,7 @@ async function* targetRows(target: TargetContext, store: string) {
   for await (const rows of graphRows(target, store)) {
     yield rows.map((row) =>
       store === ENTITY_STORE
-        ? canonicalEntity(toEntity(row), quiet)
+        ? canonicalEntityRow(toEntity(row), quiet)
         : canonicalRelation(toRelation(row), quiet),
     );
   }

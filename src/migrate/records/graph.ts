@@ -88,10 +88,19 @@ export function canonicalEntity(
   findings?: Findings,
 ): CanonicalRecord {
   checkEntityId(entity, findings);
+  const record = canonicalEntityRow(entity, policy);
+  record.fields.entity_id = entity.name;
+  return record;
+}
+
+/** The canonical form of an entity row read back: exactly what it holds. */
+export function canonicalEntityRow(entity: Entity, policy: TextPolicy): CanonicalRecord {
   const where = { store: ENTITY_STORE, record: entity.name };
-  const fields = policed(entity.properties, policy, where);
-  fields.entity_id = entity.name;
-  return { key: entity.name, label: entity.name, fields };
+  return {
+    key: entity.name,
+    label: entity.name,
+    fields: policed(entity.properties, policy, where),
+  };
 }
 
 export function relationKey(low: string, high: string): string {

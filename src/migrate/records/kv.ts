@@ -114,9 +114,26 @@ function spareFields(ctx: Context, record: KvRecord, out: Canonical): void {
 
 function secondsStamp(ctx: Context, name: string, value: unknown): number {
   if (value === undefined || value === null) return 0;
-  if (typeof value === 'number' && Number.isFinite(value)) return Math.round(value);
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    if (!Number.isInteger(value)) rounded(ctx, name);
+    return Math.round(value);
+  }
   fail(ctx, name, 'bad_time', `must be Unix seconds (is ${JSON.stringify(value)})`);
   return 0;
+}
+
+/** LightRAG's tables keep these times to the second (and read them back as whole seconds). */
+function rounded(ctx: Context, name: string): void {
+  const { spec, id } = ctx;
+  const message = 'a fractional Unix time; kept to the whole second, as the table holds it';
+  ctx.findings?.add({
+    severity: 'warning',
+    store: spec.store,
+    code: 'time_rounded',
+    record: id,
+    field: name,
+    message,
+  });
 }
 
 /** Doc-status times: stored as given (a missing one stays missing), compared in UTC. */

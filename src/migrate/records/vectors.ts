@@ -161,6 +161,14 @@ export function checkVectorRow(
     if (!known.has(key)) policy.dropped(ctx.store, id, key);
   }
   for (const spec of specs) checkField(ctx, spec, data[spec.field]);
+  checkCreatedAt(ctx, data.__created_at__);
+}
+
+/** The vector tables keep create_time as TIMESTAMP(0): a fraction of a second is lost. */
+function checkCreatedAt(ctx: Context, value: unknown): void {
+  if (typeof value !== 'number' || Number.isInteger(value)) return;
+  const message = 'a fractional Unix time; kept to the whole second (the column is TIMESTAMP(0))';
+  note(ctx, 'warning', 'time_rounded', '__created_at__', message);
 }
 
 /** The row as the backend's upsert takes it; vector problems go to `findings`. */

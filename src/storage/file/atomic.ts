@@ -1,5 +1,14 @@
-import { existsSync, type BigIntStats } from 'node:fs';
-import { open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants, existsSync, type BigIntStats } from 'node:fs';
+import {
+  copyFile,
+  open,
+  readdir,
+  readFile,
+  rename,
+  stat,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { TextSink } from '../../formats/sink.ts';
 import { isTempFile } from './layout.ts';
@@ -14,6 +23,10 @@ import { isTempFile } from './layout.ts';
  * journal's arrival is the commit point. After a crash, `recoverCommit` finishes the
  * renames it lists, so the files are all old or all new once ragspace next opens the
  * workspace. A program that reads in between (LightRAG itself) can still see a mix.
+ *
+ * A write that only adds to a large file (`prepareAppend`) builds the same kind of temp
+ * file from a copy of the current one, cut before its closing text, plus the new text;
+ * it is renamed into place exactly as a rewritten one is.
  */
 export interface Fingerprint {
   size: bigint;
@@ -27,9 +40,23 @@ export interface PreparedFile {
   temp: string;
 }
 
+/** How to build a file by appending to the current one (see append.ts). */
+export interface AppendPlan {
+  /**
+   * Where the kept part of the file ends, found in its last bytes (`tail`, which ends at
+   * byte `size`); undefined when the file does not end as expected (then it is rewritten).
+   */
+  cut(tail: Buffer, size: number): number | undefined;
+  /** Writes what follows the kept part: the new items and the closing text. */
+  write(sink: TextSink): Promise<void>;
+}
+
 export const JOURNAL_FILE = '.ragspace-commit.json';
 const TEMP_REAP_AGE_MS = 3600 * 1000;
 const FLUSH_BYTES = 1024 * 1024;
+const TAIL_BYTES = 64 * 1024;
+// Shares the blocks where the file system can (btrfs, XFS), else the kernel copies them.
+const COPY_FLAGS = constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE;
 let tempCounter = 0;
 
 function fingerprintFrom(stats: BigIntStats): Fingerprint {
@@ -113,6 +140,82 @@ export async function prepareFile(
     await handle.close();
   } catch (error) {
     await handle.close().catch(() => undefined);
+    await removeQuietly(temp);
+    throw error;
+  }
+  return { target, temp };
+}
+
+/** The last bytes of an open file (all of a small one); undefined if it came up short. */
+async function readTail(handle: FileHandle, size: number): Promise<Buffer | undefined> {
+  const tail = Buffer.alloc(Math.min(size, TAIL_BYTES));
+  let filled = 0;
+  while (filled < tail.length) {
+    const position = size - tail.length + filled;
+    const { bytesRead } = await handle.read(tail, filled, tail.length - filled, position);
+    if (bytesRead === 0) return undefined;
+    filled += bytesRead;
+  }
+  return tail;
+}
+
+/** Where to cut `target`, if it is still the `expected` file and ends as the plan expects. */
+async function findCut(target: string, expected: Fingerprint, plan: AppendPlan) {
+  let handle: FileHandle;
+  try {
+    handle = await open(target, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const stats = await handle.stat({ bigint: true });
+    if (!sameFingerprint(expected, fingerprintFrom(stats))) return undefined;
+    const size = Number(stats.size);
+    const tail = await readTail(handle, size);
+    return tail && plan.cut(tail, size);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Cuts the copy, appends the plan's text, and makes it durable with the old mode. */
+async function finishAppend(temp: string, cut: number, mode: number, plan: AppendPlan) {
+  // O_APPEND: after the truncate every write lands at the end, where the cut was.
+  const handle = await open(temp, 'a');
+  try {
+    await handle.truncate(cut);
+    const sink = new FileSink(handle);
+    await plan.write(sink);
+    await sink.flush();
+    await handle.chmod(mode);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * prepareFile for a write that only adds to `target`: the temp file starts as a copy of
+ * `target` (made by the kernel), cut where the plan says, then the plan writes the rest.
+ * Undefined, with nothing left behind, when `target` is not the `expected` file any more
+ * or does not end as the plan expects: the caller then rewrites the file whole. If the
+ * file is replaced while it is copied, the commit's check of what it read (commit.ts)
+ * refuses the commit, as it would for a rewrite.
+ */
+export async function prepareAppend(
+  target: string,
+  expected: Fingerprint,
+  plan: AppendPlan,
+): Promise<PreparedFile | undefined> {
+  const cut = await findCut(target, expected, plan);
+  if (cut === undefined) return undefined;
+  const temp = tempPathFor(target);
+  const mode = await modeOf(target);
+  try {
+    await copyFile(target, temp, COPY_FLAGS);
+    await finishAppend(temp, cut, mode, plan);
+  } catch (error) {
     await removeQuietly(temp);
     throw error;
   }

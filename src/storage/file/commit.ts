@@ -6,6 +6,7 @@ import {
   commitPrepared,
   discardPrepared,
   fingerprintOf,
+  prepareAppend,
   prepareFile,
   sameFingerprint,
   type PreparedFile,
@@ -21,6 +22,9 @@ import type { TextRepairs } from './writer.ts';
  * changed one (ragspace writers hold the lock, so this means LightRAG or a hand edit),
  * the commit is refused with StaleView and `write()` runs the operation again on fresh
  * data, so a stale copy never replaces a newer file (issue B02).
+ *
+ * A store that only grew is written by appending to a copy of its file when it can
+ * (append.ts); the temp file, the journal and the checks are the same either way.
  */
 export class StaleView extends Error {
   constructor(readonly file: string) {
@@ -42,13 +46,29 @@ function needsWrite(stores: ViewStores, staged: StagedStore): boolean {
   return (stores.expectationOf(staged.kind.id)?.fingerprint ?? null) !== null;
 }
 
+/** The file built by appending to the one the store was read from, when that works. */
+async function prepareAppended(
+  target: string,
+  { kind, value, base }: StagedStore,
+  repairs: TextRepairs,
+): Promise<PreparedFile | undefined> {
+  const expected = base?.fingerprint;
+  if (!base || !expected || !kind.appendPlan) return undefined;
+  const plan = kind.appendPlan(value, base.value, repairs);
+  return plan && (await prepareAppend(target, expected, plan));
+}
+
+async function prepareOne(directory: string, staged: StagedStore, repairs: TextRepairs) {
+  const target = join(directory, staged.kind.file);
+  const appended = await prepareAppended(target, staged, repairs);
+  if (appended) return appended;
+  return prepareFile(target, (sink) => staged.kind.write(staged.value, sink, repairs));
+}
+
 async function prepareAll(directory: string, writes: StagedStore[], repairs: TextRepairs) {
   const prepared: PreparedFile[] = [];
   try {
-    for (const { kind, value } of writes) {
-      const target = join(directory, kind.file);
-      prepared.push(await prepareFile(target, (sink) => kind.write(value, sink, repairs)));
-    }
+    for (const staged of writes) prepared.push(await prepareOne(directory, staged, repairs));
   } catch (error) {
     await discardPrepared(prepared);
     throw error;

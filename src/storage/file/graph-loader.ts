@@ -5,6 +5,7 @@ import {
   type GraphmlEdge,
   type GraphmlNode,
 } from '../../formats/graphml.ts';
+import { GraphmlKeys } from '../../formats/graphml-writer.ts';
 import { XmlScanner, type XmlAttributes, type XmlHandler } from '../../formats/xml-scanner.ts';
 import { GraphModel, NumberTypes } from './graph.ts';
 
@@ -15,6 +16,10 @@ import { GraphModel, NumberTypes } from './graph.ts';
  * numeric type each attribute had: a rewrite then keeps `2.0` a double and `5` a long.
  * When one name is declared with both types, each value's type is inferred from the
  * value instead (an integral double then comes back as a long; harmless to LightRAG).
+ *
+ * The same pass records the file's key ids, which an append (append.ts) reuses. Keys
+ * with a `<default>` rule appending out: a new element lacking that attribute would
+ * read back with the default, unlike the graph in memory. So does a repeated key id.
  */
 export interface LoadedGraph {
   graph: GraphModel;
@@ -34,16 +39,33 @@ class StopScan extends Error {}
 
 class KeyCollector implements XmlHandler {
   readonly types = new NumberTypes();
+  readonly keys = new GraphmlKeys();
+  private readonly ids = new Set<string>();
+  appendable = true;
 
   onOpen(name: string, attributes: XmlAttributes): void {
     if (name === 'graph') throw new StopScan();
+    if (name === 'default') this.appendable = false;
     if (name !== 'key') return;
+    this.recordId(attributes);
     const type = NUMERIC[attributes.get('attr.type') ?? ''];
     const attribute = attributes.get('attr.name') ?? attributes.get('id');
     if (type === undefined || attribute === undefined) return;
     const scope = attributes.get('for') ?? 'all';
     if (scope === 'node' || scope === 'all') this.types.declare('node', attribute, type);
     if (scope === 'edge' || scope === 'all') this.types.declare('edge', attribute, type);
+  }
+
+  /** Keys `for` nodes or edges only; others ("all") are left to a full rewrite. */
+  private recordId(attributes: XmlAttributes): void {
+    const id = attributes.get('id');
+    const scope = attributes.get('for');
+    const name = attributes.get('attr.name');
+    const type = attributes.get('attr.type');
+    if (id === undefined || this.ids.has(id)) this.appendable = false;
+    if (id === undefined || name === undefined || type === undefined) return;
+    this.ids.add(id);
+    if (scope === 'node' || scope === 'edge') this.keys.add(scope, name, type, id);
   }
 
   onClose(): void {}
@@ -56,7 +78,7 @@ class KeyCollector implements XmlHandler {
 }
 
 /** Reads only the head of the file, up to `<graph>`. Damage is left to the full read. */
-async function readNumberTypes(path: string): Promise<NumberTypes> {
+async function readKeys(path: string): Promise<KeyCollector> {
   const collector = new KeyCollector();
   const scanner = new XmlScanner(collector);
   const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
@@ -65,10 +87,12 @@ async function readNumberTypes(path: string): Promise<NumberTypes> {
   } catch (error) {
     // StopScan ends the scan at <graph>; any damage is reported by the full read.
     if (!(error instanceof StopScan) && !(error instanceof Error)) throw error;
+    // Keys read only in part are no basis for an append.
+    if (!(error instanceof StopScan)) collector.appendable = false;
   } finally {
     stream.destroy();
   }
-  return collector.types;
+  return collector;
 }
 
 /** Builds the model as networkx's reader does: repeats merge, missing ends are added. */
@@ -90,7 +114,9 @@ function graphSink(graph: GraphModel, seen: { duplicates: number; directed: bool
 }
 
 export async function loadGraph(path: string): Promise<LoadedGraph> {
-  const graph = GraphModel.empty(await readNumberTypes(path));
+  const keys = await readKeys(path);
+  const graph = GraphModel.empty(keys.types);
+  graph.fileKeys = keys.appendable ? keys.keys : undefined;
   const seen = { duplicates: 0, directed: false };
   await readGraphml(path, graphSink(graph, seen));
   if (seen.directed) {

@@ -1,5 +1,5 @@
 import type { GraphAttributes, GraphmlEdge } from '../../formats/graphml.ts';
-import type { GraphmlScope, GraphmlSource } from '../../formats/graphml-writer.ts';
+import type { GraphmlKeys, GraphmlScope, GraphmlSource } from '../../formats/graphml-writer.ts';
 import { compareCodePoints, orderedPair } from '../../graph/ids.ts';
 import { rankByDegree, searchLabels } from '../../graph/labels.ts';
 import type { SubgraphEdge, SubgraphSource } from '../../graph/subgraph.ts';
@@ -20,10 +20,24 @@ import type { Entity, Page, Relation } from '../types.ts';
  * B04) is served by those hashes. Repeated nodes or edges in a file (A-B and B-A) are
  * merged, later attributes winning, and logged. Attribute names that look like array
  * indexes ("1") come first in a JavaScript object, so a rewrite lists them first.
+ *
+ * A clone (a writer's copy) also logs what it adds, so the file store can append the new
+ * elements to the file instead of rewriting it (append.ts); any other change (an
+ * attribute of an existing node or edge, a deletion) marks the log "rewrite".
  */
 export interface EdgeRecord extends GraphmlEdge {
   attributes: GraphAttributes;
 }
+
+/** What a writer's copy added, in order; `rewrite` once it changed anything else. */
+interface Additions {
+  nodes: Set<string>;
+  edges: Map<string, [string, string]>;
+  rewrite: boolean;
+}
+
+// U+0000 cannot occur in GraphML text, so it cannot occur in a node name.
+const pairKey = (a: string, b: string): string => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
 
 type NumberType = 'long' | 'double' | 'mixed';
 
@@ -54,6 +68,13 @@ export class GraphModel {
   private sortedEdgeCache: EdgeRecord[] | undefined;
   private degreeRankCache: string[] | undefined;
 
+  /**
+   * The `<key>` declarations of the file this graph was read from or last written to;
+   * undefined when unknown or unusable (keys with defaults), which rules out appending.
+   */
+  fileKeys: GraphmlKeys | undefined;
+  private additions: Additions | undefined;
+
   private constructor(
     private readonly nodes: Map<string, GraphAttributes>,
     private readonly adjacency: Map<string, Map<string, EdgeRecord>>,
@@ -66,9 +87,19 @@ export class GraphModel {
     return new GraphModel(new Map(), new Map(), new Set(), 0, types);
   }
 
+  /** A writer's copy: shares what it does not change, and logs what it adds. */
   clone(): GraphModel {
     const copy = new Map(this.adjacency);
-    return new GraphModel(new Map(this.nodes), copy, new Set(), this.edges, this.types.clone());
+    const graph = new GraphModel(
+      new Map(this.nodes),
+      copy,
+      new Set(),
+      this.edges,
+      this.types.clone(),
+    );
+    graph.fileKeys = this.fileKeys;
+    graph.additions = { nodes: new Set(), edges: new Map(), rewrite: false };
+    return graph;
   }
 
   get nodeCount(): number {
@@ -111,28 +142,33 @@ export class GraphModel {
   }
 
   /** Each edge once, in networkx's order (by first end's node order, then adjacency). */
-  *edgeRecords(): Generator<EdgeRecord> {
-    for (const [, , edge] of this.adjacencyWalk()) yield edge;
+  edgeRecords(): EdgeRecord[] {
+    const records: EdgeRecord[] = [];
+    this.walkEdges((_source, _target, edge) => records.push(edge));
+    return records;
   }
 
   /**
    * Each edge once as networkx's `G.edges()` yields it: the end reached first is the
    * source. A rewrite in this orientation is what networkx itself would write.
    */
-  *orientedEdges(): Generator<GraphmlEdge> {
-    for (const [source, target, edge] of this.adjacencyWalk()) {
-      yield { source, target, attributes: edge.attributes };
-    }
+  orientedEdges(): GraphmlEdge[] {
+    const edges: GraphmlEdge[] = [];
+    this.walkEdges((source, target, edge) =>
+      edges.push({ source, target, attributes: edge.attributes }),
+    );
+    return edges;
   }
 
-  private *adjacencyWalk(): Generator<[string, string, EdgeRecord]> {
+  /** forEach rather than for-of: no entry arrays, which matters at 100,000s of edges. */
+  private walkEdges(visit: (source: string, target: string, edge: EdgeRecord) => void): void {
     const done = new Set<string>();
-    for (const [name, neighbours] of this.adjacency) {
-      for (const [neighbour, edge] of neighbours) {
-        if (!done.has(neighbour)) yield [name, neighbour, edge];
-      }
+    this.adjacency.forEach((neighbours, name) => {
+      neighbours.forEach((edge, neighbour) => {
+        if (!done.has(neighbour)) visit(name, neighbour, edge);
+      });
       done.add(name);
-    }
+    });
   }
 
   sortedNames(): string[] {
@@ -142,7 +178,7 @@ export class GraphModel {
 
   /** Edges by their (smaller, larger) end names. */
   sortedEdges(): EdgeRecord[] {
-    this.sortedEdgeCache ??= sortEdges([...this.edgeRecords()]);
+    this.sortedEdgeCache ??= sortEdges(this.edgeRecords());
     return this.sortedEdgeCache;
   }
 
@@ -159,6 +195,7 @@ export class GraphModel {
   /** Adds the node or merges `attributes` into it (networkx's add_node). */
   mergeNode(name: string, attributes: GraphAttributes): void {
     const known = this.nodes.get(name);
+    this.noteNode(name, known !== undefined);
     this.nodes.set(name, known ? { ...known, ...attributes } : { ...attributes });
     if (!this.adjacency.has(name)) this.adoptAdjacency(name, new Map());
     this.invalidate();
@@ -166,6 +203,7 @@ export class GraphModel {
 
   deleteNode(name: string): boolean {
     if (!this.nodes.has(name)) return false;
+    if (this.additions) this.additions.rewrite = true;
     for (const neighbour of this.neighbours(name)) this.deleteEdge(name, neighbour);
     this.nodes.delete(name);
     this.adjacency.delete(name);
@@ -178,6 +216,7 @@ export class GraphModel {
   mergeEdge(source: string, target: string, attributes: GraphAttributes): EdgeRecord {
     for (const end of [source, target]) if (!this.nodes.has(end)) this.mergeNode(end, {});
     const known = this.edge(source, target);
+    this.noteEdge(source, target, known !== undefined);
     const edge: EdgeRecord = known
       ? {
           source: known.source,
@@ -194,11 +233,46 @@ export class GraphModel {
 
   deleteEdge(a: string, b: string): boolean {
     if (!this.edge(a, b)) return false;
+    if (this.additions) this.additions.rewrite = true;
     this.mutableNeighbours(a).delete(b);
     this.mutableNeighbours(b).delete(a);
     this.edges--;
     this.invalidate();
     return true;
+  }
+
+  /**
+   * The nodes and edges this copy added, as a GraphML source, when adding is all it did;
+   * undefined otherwise (and for graphs that are not a writer's copy).
+   */
+  appendedSource(): GraphmlSource | undefined {
+    const additions = this.additions;
+    if (!additions || additions.rewrite) return undefined;
+    const nodes = [...additions.nodes].map((name): [string, GraphAttributes] => [
+      name,
+      this.nodes.get(name) ?? {},
+    ]);
+    const edges: GraphmlEdge[] = [];
+    for (const [a, b] of additions.edges.values()) {
+      const edge = this.edge(a, b);
+      if (edge)
+        edges.push({ source: edge.source, target: edge.target, attributes: edge.attributes });
+    }
+    return sourceOf(this, nodes, edges);
+  }
+
+  /** A change to a node this copy did not add means the file must be rewritten. */
+  private noteNode(name: string, known: boolean): void {
+    if (!this.additions) return;
+    if (!known) this.additions.nodes.add(name);
+    else if (!this.additions.nodes.has(name)) this.additions.rewrite = true;
+  }
+
+  private noteEdge(source: string, target: string, known: boolean): void {
+    if (!this.additions) return;
+    const key = pairKey(source, target);
+    if (!known) this.additions.edges.set(key, [source, target]);
+    else if (!this.additions.edges.has(key)) this.additions.rewrite = true;
   }
 
   private adoptAdjacency(name: string, neighbours: Map<string, EdgeRecord>): void {
@@ -311,11 +385,25 @@ function edgesAmong(graph: GraphModel, names: string[]) {
   return found;
 }
 
-/** The graph as the GraphML writer reads it. */
+/** Nodes and edges of `graph` as the GraphML writer reads them (number types from it). */
+function sourceOf(
+  graph: GraphModel,
+  nodes: Iterable<[string, GraphAttributes]>,
+  edges: GraphmlEdge[],
+): GraphmlSource {
+  return {
+    nodes: () => nodes,
+    edges: () => edges,
+    numberType: (scope, name) => graph.types.typeOf(scope, name),
+  };
+}
+
+/** The graph as the GraphML writer reads it; the edges are walked once per write. */
 export function graphmlSource(graph: GraphModel): GraphmlSource {
+  let edges: GraphmlEdge[] | undefined;
   return {
     nodes: () => graph.nodeEntries(),
-    edges: () => graph.orientedEdges(),
+    edges: () => (edges ??= graph.orientedEdges()),
     numberType: (scope, name) => graph.types.typeOf(scope, name),
   };
 }

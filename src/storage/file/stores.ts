@@ -1,8 +1,10 @@
-import { writeGraphml } from '../../formats/graphml-writer.ts';
+import { writeGraphmlDocument } from '../../formats/graphml-writer.ts';
 import type { CleanReport } from '../../formats/json-writer.ts';
 import type { TextSink } from '../../formats/sink.ts';
 import type { Logger } from '../../log.ts';
 import type { KvNamespace, VectorNamespace } from '../types.ts';
+import { graphAppendPlan, kvAppendPlan, pendingAppendPlan } from './append.ts';
+import type { AppendPlan } from './atomic.ts';
 import { GraphModel, graphmlSource } from './graph.ts';
 import { loadGraph } from './graph-loader.ts';
 import { KvStore, loadKv, writeKv } from './kv.ts';
@@ -21,6 +23,9 @@ import {
  * write it back, and guess its size in memory. Sizes are estimates from the file size
  * (parsed JSON and XML take roughly 2-3 times their text; vectors take their float32
  * bytes), used only to decide when to evict a workspace.
+ *
+ * A store that can grow by appending says how (`appendPlan`, see append.ts); the commit
+ * rewrites the file when there is no plan or the file does not end as the plan expects.
  */
 export type StoreId = 'graph' | `kv:${KvNamespace}` | `vdb:${VectorNamespace}` | 'pending';
 
@@ -32,6 +37,8 @@ export interface StoreKind<T> {
   clone(value: T): T;
   isEmpty(value: T): boolean;
   write(value: T, sink: TextSink, report: CleanReport): Promise<void>;
+  /** How to append `value`'s additions to the file `base` was read from, if that is all. */
+  appendPlan?(value: T, base: T, report: CleanReport): AppendPlan | undefined;
   estimateBytes(value: T, fileBytes: number): number;
 }
 
@@ -50,7 +57,11 @@ export const graphStore: StoreKind<GraphModel> = {
   empty: () => GraphModel.empty(),
   clone: (graph) => graph.clone(),
   isEmpty: (graph) => graph.nodeCount === 0,
-  write: (graph, sink) => writeGraphml(graphmlSource(graph), sink),
+  async write(graph, sink) {
+    // The keys of the file being written: a later append to it uses their ids.
+    graph.fileKeys = await writeGraphmlDocument(graphmlSource(graph), sink);
+  },
+  appendPlan: (graph) => graphAppendPlan(graph),
   estimateBytes: (_graph, fileBytes) => fileBytes * 3,
 };
 
@@ -67,6 +78,7 @@ export function kvStore(namespace: KvNamespace): StoreKind<KvStore> {
       clone: (store) => store.clone(),
       isEmpty: (store) => store.size === 0,
       write: writeKv,
+      appendPlan: kvAppendPlan,
       estimateBytes: (_store, fileBytes) => fileBytes * TEXT_FACTOR,
     };
     kvStores.set(namespace, kind);
@@ -108,5 +120,6 @@ export const pendingStore: StoreKind<PendingStore> = {
   clone: (store) => store.clone(),
   isEmpty: (store) => store.size === 0,
   write: writePending,
+  appendPlan: pendingAppendPlan,
   estimateBytes: (_store, fileBytes) => fileBytes * TEXT_FACTOR,
 };

@@ -171,11 +171,19 @@ function readPendingRows(value: unknown): Map<string, PendingRow> {
   return rows;
 }
 
+/**
+ * A namespace may appear more than once: a write that only adds rows appends them as
+ * another member (append.ts). Members merge in file order, a later row winning.
+ */
 export async function loadPending(path: string): Promise<PendingStore> {
   const store = new PendingStore();
   for await (const entry of readJsonEntries(path)) {
     if (!(VECTOR_META_FIELDS as Record<string, unknown>)[entry.key]) continue;
-    store.rows.set(entry.key as VectorNamespace, readPendingRows(entry.value));
+    const namespace = entry.key as VectorNamespace;
+    const rows = store.rows.get(namespace);
+    const read = readPendingRows(entry.value);
+    if (!rows) store.rows.set(namespace, read);
+    else for (const [id, row] of read) rows.set(id, row);
   }
   return store;
 }

@@ -44,6 +44,8 @@ import type { Slot, WorkspaceState } from './workspace-state.ts';
 export interface StagedStore {
   kind: StoreKind<unknown>;
   value: unknown;
+  /** The slot the value was copied from; none for a store replaced outright. */
+  base?: Slot<unknown>;
 }
 
 /** What a file looked like when this view read it; checked again before committing. */
@@ -91,10 +93,16 @@ export class ViewStores {
 
   /** The store to change: a private copy, made on first change. */
   async mutable<T>(kind: StoreKind<T>): Promise<T> {
+    this.checkOpen();
     const staged = this.staged.get(kind.id);
     if (staged) return staged.value as T;
-    const copy = kind.clone(await this.current(kind));
-    this.staged.set(kind.id, { kind: kind as StoreKind<unknown>, value: copy });
+    const base = await this.base(kind);
+    const copy = kind.clone(base.value);
+    this.staged.set(kind.id, {
+      kind: kind as StoreKind<unknown>,
+      value: copy,
+      base: base as Slot<unknown>,
+    });
     return copy;
   }
 

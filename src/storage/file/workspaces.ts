@@ -1,5 +1,6 @@
 import { readdirSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { errors } from '../../errors.ts';
+import { listingsAnswered } from '../../workspace/query.ts';
 import type {
   WorkspaceDetail,
   WorkspaceFile,
@@ -82,6 +83,8 @@ interface Watch {
 class DirectoryWatches {
   private readonly watches = new Map<string, Watch>();
   private readonly unwatchable = new Set<string>();
+  /** One clock for all watches: a restarted watch never matches an older summary. */
+  private clock = 0;
 
   /** The directory's watch, started if needed; undefined when it cannot be watched. */
   get(directory: string): Watch | undefined {
@@ -95,7 +98,7 @@ class DirectoryWatches {
     if (ino === undefined) return undefined;
     try {
       const watcher = watch(directory, { persistent: false });
-      const entry: Watch = { watcher, generation: 0, ino };
+      const entry: Watch = { watcher, generation: ++this.clock, ino };
       watcher.on('change', (type) => this.changed(directory, entry, type));
       watcher.on('error', () => this.stop(directory, entry));
       this.watches.set(directory, entry);
@@ -107,14 +110,14 @@ class DirectoryWatches {
   }
 
   private changed(directory: string, entry: Watch, type: string): void {
-    entry.generation++;
+    entry.generation = ++this.clock;
     // A rename may concern the directory itself: then the watch follows the old inode.
     if (type === 'rename' && currentStats(directory)?.ino !== entry.ino)
       this.stop(directory, entry);
   }
 
   private stop(directory: string, entry: Watch): void {
-    entry.generation++;
+    entry.generation = ++this.clock;
     entry.watcher.close();
     if (this.watches.get(directory) === entry) this.watches.delete(directory);
   }
@@ -140,6 +143,25 @@ function handlePendingEvents(): Promise<void> {
   return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }
 
+/**
+ * One wait for pending events per listing, not per workspace (1,000 waits cost more than
+ * the whole listing may). A wait is reused only while both hold: the code runs in the
+ * same chain of microtasks that followed it (a new request, or any real I/O, starts a new
+ * chain, and a queued tick clears the wait when the chain ends), and no listing has been
+ * answered since it began (`listingsAnswered`), which covers several listings in a row.
+ */
+class EventSettling {
+  private settledAt: number | undefined;
+
+  async settle(): Promise<void> {
+    if (this.settledAt !== undefined && this.settledAt === listingsAnswered()) return;
+    const listings = listingsAnswered();
+    await handlePendingEvents();
+    this.settledAt = listings;
+    process.nextTick(() => (this.settledAt = undefined));
+  }
+}
+
 export class FileStatsCache {
   private readonly cache = new Map<string, CachedFacts>();
   private readonly inFlight = new Map<string, Promise<CachedFacts | FileFacts>>();
@@ -147,12 +169,13 @@ export class FileStatsCache {
   reads = 0;
   readonly watches = new DirectoryWatches();
   private readonly memos = new Map<string, Memo>();
+  private readonly settling = new EventSettling();
 
   /** The workspace summary remembered for `directory`, if no event has touched it since. */
   async remembered(directory: string): Promise<Memo | undefined> {
     const memo = this.memos.get(directory);
     if (!memo) return undefined;
-    await handlePendingEvents();
+    await this.settling.settle();
     const watch = this.watches.get(directory);
     return watch && watch.generation === memo.generation ? memo : undefined;
   }

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../../config.ts';
 import { isRagspaceError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import { closeConnection, connect, locationOf, type Connection } from './connection.ts';
+import { closeConnection, connect, locationOf } from './connection.ts';
 import { acquire } from './pool.ts';
 import { storesOf, tableColumns, vectorSettings, vectorTables, type StoreSet } from './schema.ts';
 import {
@@ -61,37 +61,37 @@ function emptyReport(config: Config): DoctorReport {
   };
 }
 
+/** A diagnosis answers at once: no retries while the server is unreachable. */
+const NO_RETRIES = { retries: 0, backoff: 0, backoffMax: 0 };
+
 export async function runDoctor(config: Config, log: Logger): Promise<DoctorReport> {
   const report = emptyReport(config);
   const stores = storesOf(config);
   if (!Object.values(stores).some(Boolean)) {
     report.notes.push('No PG*Storage is selected: storage is files only, nothing to check here.');
-    report.ok = true;
-    return report;
+  } else {
+    await diagnose(config, stores, report, log).catch((error: unknown) => {
+      if (!isRagspaceError(error)) throw error;
+      report.problems.push(error.message);
+    });
   }
-  let connection: Connection | undefined;
+  report.ok = report.problems.length === 0;
+  return report;
+}
+
+async function diagnose(config: Config, stores: StoreSet, report: DoctorReport, log: Logger) {
+  const connection = await connect(config, log, NO_RETRIES);
   try {
-    connection = await connect(config, log, { retries: 0, backoff: 0, backoffMax: 0 });
     report.location = locationOf(connection);
-    const client = await acquire(
-      connection.pool,
-      report.location,
-      { retries: 0, backoff: 0, backoffMax: 0 },
-      log,
-    );
+    const client = await acquire(connection.pool, report.location, NO_RETRIES, log);
     try {
       await inspect(client, config, stores, report);
     } finally {
       client.release();
     }
-  } catch (error) {
-    if (!isRagspaceError(error)) throw error;
-    report.problems.push(error.message);
   } finally {
-    if (connection) await closeConnection(connection);
+    await closeConnection(connection);
   }
-  report.ok = report.problems.length === 0;
-  return report;
 }
 
 async function one<T>(client: pg.PoolClient, sql: string, values: unknown[] = []): Promise<T> {

@@ -1,6 +1,6 @@
 import type { GraphAttributes, GraphValue } from '../../formats/graphml.ts';
 import type { SqlValue } from './sql.ts';
-import { printable, type TextPolicy } from './text.ts';
+import { isStorableText, printable, type TextPolicy } from './text.ts';
 
 /**
  * Graph attributes <-> columns. Each LightRAG attribute has a column; a value goes there
@@ -63,12 +63,25 @@ function jsonSafeNumber(value: number): number | string {
   return Object.is(value, -0) ? '-0' : String(value);
 }
 
-/** The text policy applied to every string value and name, where the caller hands them in. */
+function isClean(properties: GraphAttributes): boolean {
+  for (const key in properties) {
+    const value = properties[key];
+    if (!isStorableText(key)) return false;
+    if (typeof value === 'string' && !isStorableText(value)) return false;
+  }
+  return true;
+}
+
+/**
+ * The text policy applied to every string value and name, where the caller hands them
+ * in. Returns `properties` itself when nothing needs changing (the common case).
+ */
 export function cleanAttributes(
   properties: GraphAttributes,
   policy: TextPolicy,
   where: { store: string; record: string },
 ): GraphAttributes {
+  if (isClean(properties)) return properties;
   const clean: GraphAttributes = {};
   for (const [key, value] of Object.entries(properties)) {
     const safeKey = policy.text(key, where.store, where.record, `${printable(key)} (name)`);
@@ -76,6 +89,14 @@ export function cleanAttributes(
       typeof value === 'string' ? policy.text(value, where.store, where.record, safeKey) : value;
   }
   return clean;
+}
+
+const positions = new WeakMap<AttributeColumn[], Map<string, number>>();
+
+function positionsOf(columns: AttributeColumn[]): Map<string, number> {
+  let found = positions.get(columns);
+  if (!found) positions.set(columns, (found = new Map(columns.map((c, i) => [c.name, i]))));
+  return found;
 }
 
 /**
@@ -88,21 +109,27 @@ export function encodeAttributes(
   policy?: TextPolicy,
   where?: { store: string; record: string },
 ): EncodedAttributes {
-  const values: SqlValue[] = columns.map(() => null);
-  const extra: Record<string, unknown> = {};
-  const types: Record<string, string> = {};
+  const values: SqlValue[] = new Array(columns.length).fill(null);
+  const position = positionsOf(columns);
+  let extra: Record<string, unknown> | undefined;
+  let types: Record<string, string> | undefined;
   const clean = policy && where ? cleanAttributes(properties, policy, where) : properties;
-  for (const [key, value] of Object.entries(clean)) {
-    const index = columns.findIndex((c) => c.name === key);
-    if (index >= 0 && fitsColumn(columns[index]!.kind, value)) {
+  for (const key in clean) {
+    const value = clean[key]!;
+    const index = position.get(key);
+    if (index !== undefined && fitsColumn(columns[index]!.kind, value)) {
       values[index] = value;
       continue;
     }
-    extra[key] = typeof value === 'number' ? jsonSafeNumber(value) : value;
+    (extra ??= {})[key] = typeof value === 'number' ? jsonSafeNumber(value) : value;
     const type = graphmlType(value);
-    if (type) types[key] = type;
+    if (type) (types ??= {})[key] = type;
   }
-  return { columns: values, extra: JSON.stringify(extra), types: JSON.stringify(types) };
+  return { columns: values, extra: jsonObject(extra), types: jsonObject(types) };
+}
+
+function jsonObject(value: object | undefined): string {
+  return value ? JSON.stringify(value) : '{}';
 }
 
 function decodeExtra(value: unknown, type: string | undefined): GraphValue {

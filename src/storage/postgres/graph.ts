@@ -45,12 +45,14 @@ export async function deleteEntity(session: Session, name: string): Promise<stri
   return neighbours.filter((n: string) => n !== name);
 }
 
-export async function deleteRelation(session: Session, a: string, b: string): Promise<void> {
+/** Deletes the relation; true when there was one. */
+export async function deleteRelation(session: Session, a: string, b: string): Promise<boolean> {
   const [source, target] = orderedPair(a, b);
-  await session.client.query(
+  const result = await session.client.query(
     `DELETE FROM ${RELATIONS_TABLE} WHERE workspace = $1 AND source = $2 AND target = $3`,
     [session.ws, source, target],
   );
+  return (result.rowCount ?? 0) > 0;
 }
 
 export async function clearGraph(session: Session): Promise<void> {

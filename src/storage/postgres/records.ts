@@ -1,6 +1,6 @@
 import { postgresErrors } from '../../errors.ts';
 import type { KvRecord } from '../types.ts';
-import { COPY_MIN_ROWS, stageRows } from './copy.ts';
+import { COPY_MIN_ROWS, copyIntoEmpty, stageRows } from './copy.ts';
 import type { Session } from './session.ts';
 import { executeBatches, valuesList, type SqlValue } from './sql.ts';
 import { isStorableText } from './text.ts';
@@ -79,9 +79,7 @@ function encodeField(
 ): SqlValue {
   if (value === undefined) return field.absent ?? null;
   if (value === null) return null;
-  if (field.kind === 'json') {
-    return JSON.stringify(session.policy.json(value, spec.store, id, field.field));
-  }
+  if (field.kind === 'json') return session.policy.jsonText(value, spec.store, id, field.field);
   if (field.kind === 'int') {
     if (Number.isSafeInteger(value) && Math.abs(value as number) <= INT4_MAX)
       return value as number;
@@ -122,8 +120,16 @@ function isReserved(spec: RecordTable, key: string): boolean {
   return (spec.stamps.withId && key === '_id') || spec.stamps.fields.includes(key);
 }
 
+const knownFields = new WeakMap<RecordTable, Set<string>>();
+
+function fieldsOf(spec: RecordTable): Set<string> {
+  let known = knownFields.get(spec);
+  if (!known) knownFields.set(spec, (known = new Set(spec.fields.map((f) => f.field))));
+  return known;
+}
+
 function spareFields(session: Session, spec: RecordTable, id: string, record: KvRecord) {
-  const known = new Set(spec.fields.map((f) => f.field));
+  const known = fieldsOf(spec);
   const spare: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(record)) {
     if (known.has(key) || isReserved(spec, key)) continue;
@@ -185,19 +191,27 @@ function upsertStatement(spec: RecordTable, keepCreated: boolean): (n: number) =
 }
 
 /** Naive UTC text for a TIMESTAMP column (PostgreSQL ignores the "Z" there). */
-function utcText(seconds: SqlValue): SqlValue {
-  return typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : seconds;
+function utcTexts(): (seconds: SqlValue) => SqlValue {
+  // Records of one write mostly share a time: convert each distinct one once.
+  const seen = new Map<SqlValue, SqlValue>();
+  return (seconds) => {
+    if (typeof seconds !== 'number') return seconds;
+    let text = seen.get(seconds);
+    if (text === undefined) seen.set(seconds, (text = new Date(seconds * 1000).toISOString()));
+    return text;
+  };
 }
 
 /** The COPY path (real server, thousands of rows): staging table, then one merge. */
 async function copyUpsert(session: Session, spec: RecordTable, rows: SqlValue[][], keep: boolean) {
   const names = storedColumns(spec);
-  const staged = rows.map((row) => [
-    session.ws,
-    ...row.slice(0, -2),
-    ...row.slice(-2).map(utcText),
-  ]);
-  const stage = await stageRows(session.client, spec.table, ['workspace', ...names], staged);
+  const utc = utcTexts();
+  for (const row of rows) {
+    row[row.length - 2] = utc(row[row.length - 2]!);
+    row[row.length - 1] = utc(row[row.length - 1]!);
+  }
+  if (await copyIntoEmpty(session.client, spec.table, session.ws, names, rows)) return;
+  const stage = await stageRows(session.client, spec.table, session.ws, names, rows);
   const select = names.map((n) => `v.${n}`).join(', ');
   await session.client.query(
     `INSERT INTO ${spec.table} AS t (workspace, ${names.join(', ')})

@@ -28,6 +28,8 @@ export interface WriteNotice {
 const NUL = /\u0000/g;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+const SUSPECT_ESCAPE = /\\u(0000|d[89a-f])/i;
+
 export function isStorableText(value: string): boolean {
   return !value.includes('\u0000') && value.isWellFormed();
 }
@@ -74,6 +76,16 @@ export class TextPolicy {
       result[safeKey] = this.json(item, store, record, `${field}.${safeKey}`);
     }
     return result;
+  }
+
+  /**
+   * `json` as JSON text. JSON.stringify writes NUL and lone surrogates as \u escapes,
+   * so text without such an escape is clean and is used as it is (the common case).
+   */
+  jsonText(value: unknown, store: string, record: string, field: string): string {
+    const text = JSON.stringify(value);
+    if (!SUSPECT_ESCAPE.test(text)) return text;
+    return JSON.stringify(this.json(value, store, record, field));
   }
 
   /** Refuses an id PostgreSQL would reject or alter. */

@@ -35,39 +35,30 @@ export interface Naming {
 
 const KV_ROLES: Partial<Record<string, Role>> = { full_docs: 'full_docs', text_chunks: 'chunks' };
 
+const counted = (store: string, table: string, stamp: string, role: Role): CountedTable => ({
+  store,
+  table,
+  stamp,
+  role,
+});
+
+/** The tables of the stores kept here, each with what its rows count towards. */
 export function countedTables(stores: StoreSet, schema: SchemaState): CountedTable[] {
-  const tables: CountedTable[] = [
-    { store: 'workspace', table: WORKSPACES_TABLE, stamp: 'updated_at', role: 'registry' },
-  ];
+  const tables = [counted('workspace', WORKSPACES_TABLE, 'updated_at', 'registry')];
   if (stores.graph) {
-    tables.push({ store: 'graph', table: ENTITIES_TABLE, stamp: 'updated_at', role: 'entities' });
-    tables.push({
-      store: 'relations',
-      table: RELATIONS_TABLE,
-      stamp: 'updated_at',
-      role: 'relations',
-    });
+    tables.push(counted('graph', ENTITIES_TABLE, 'updated_at', 'entities'));
+    tables.push(counted('relations', RELATIONS_TABLE, 'updated_at', 'relations'));
   }
   if (stores.kv) {
     for (const [store, table] of Object.entries(KV_TABLES)) {
-      tables.push({ store, table, stamp: 'update_time', role: KV_ROLES[store] ?? 'other' });
+      tables.push(counted(store, table, 'update_time', KV_ROLES[store] ?? 'other'));
     }
   }
   if (stores.docStatus) {
-    tables.push({
-      store: 'doc_status',
-      table: DOC_STATUS_TABLE,
-      stamp: 'updated_at',
-      role: 'documents',
-    });
+    tables.push(counted('doc_status', DOC_STATUS_TABLE, 'updated_at', 'documents'));
   }
   for (const [namespace, found] of Object.entries(schema.vectorTables)) {
-    tables.push({
-      store: `vdb_${namespace}`,
-      table: found.table,
-      stamp: 'update_time',
-      role: 'other',
-    });
+    tables.push(counted(`vdb_${namespace}`, found.table, 'update_time', 'other'));
   }
   return tables;
 }

@@ -40,8 +40,8 @@ export class PostgresWriter extends PostgresReader implements WorkspaceWriter {
     this.need('graph');
     await this.ready();
     const neighbours = await graph.deleteEntity(this.session, name);
-    for (const neighbour of neighbours) this.buffer.touched.add(neighbour);
-    this.buffer.touched.delete(name);
+    for (const neighbour of neighbours) this.buffer.changeDegree(neighbour, -1);
+    this.buffer.degreeChanges.delete(name);
   }
 
   async upsertRelation(relation: Relation): Promise<void> {
@@ -52,8 +52,10 @@ export class PostgresWriter extends PostgresReader implements WorkspaceWriter {
   async deleteRelation(source: string, target: string): Promise<void> {
     this.need('graph');
     await this.ready();
-    await graph.deleteRelation(this.session, source, target);
-    this.buffer.touched.add(source).add(target);
+    const removed = await graph.deleteRelation(this.session, source, target);
+    if (!removed) return;
+    this.buffer.changeDegree(source, -1);
+    this.buffer.changeDegree(target, -1);
   }
 
   async upsertKv(namespace: KvNamespace, records: Map<string, KvRecord>): Promise<void> {
@@ -79,7 +81,7 @@ export class PostgresWriter extends PostgresReader implements WorkspaceWriter {
     const { stores, client, ws } = this.session;
     await this.ready();
     if (stores.graph) await graph.clearGraph(this.session);
-    this.buffer.touched.clear();
+    this.buffer.degreeChanges.clear();
     const tables = [
       ...(stores.kv ? Object.values(KV_TABLES) : []),
       ...(stores.docStatus ? [DOC_STATUS_TABLE] : []),
@@ -90,10 +92,9 @@ export class PostgresWriter extends PostgresReader implements WorkspaceWriter {
     if (stores.vector) await vectors.clearVectors(this.session);
   }
 
-  /** Sends what is buffered and recounts degrees; the caller commits next. */
+  /** Sends what is buffered and applies degree changes; the caller commits next. */
   async finish(): Promise<void> {
     await this.ready();
-    if (this.buffer.touched.size > 0) await graph.updateDegrees(this.session, this.buffer.touched);
-    this.buffer.touched.clear();
+    await this.buffer.applyDegreeChanges(this.session);
   }
 }

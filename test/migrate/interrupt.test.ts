@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { writeSmallWorkspace } from '../../bench/generate.ts';
+import { tempDir } from '../helpers.ts';
+import {
+  createMigDatabase,
+  migConfig,
+  only,
+  run,
+  sleep,
+  spawnCli,
+  treeChecksum,
+  WITHOUT_VECTORS,
+  writeEnvFile,
+  type MigDatabase,
+} from './helpers.ts';
+
+/**
+ * A migration in its own process, seen from outside: while it holds the workspace, a second
+ * migration of it is refused; killed (SIGKILL) after some batches, a second run finishes the
+ * job, verifies, and leaves exactly one row per record.
+ */
+const ENTITIES = 60_000;
+const RELATIONS = 120_000;
+
+async function waitFor(what: string, check: () => Promise<boolean>, exited: () => boolean) {
+  for (;;) {
+    if (await check()) return;
+    if (exited()) throw new Error(`the migration process ended before ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('a migration process that is interrupted', () => {
+  let db: MigDatabase;
+  const dir = tempDir('ragspace-mig-kill-');
+  const workingDir = join(dir.path, 'rag_storage');
+  let env: Record<string, string>;
+
+  before(async () => {
+    db = await createMigDatabase();
+    writeSmallWorkspace(join(workingDir, 'big'), {
+      seed: 7,
+      entities: ENTITIES,
+      relations: RELATIONS,
+      documents: 20,
+      chunksPerDocument: 20,
+      dim: 8,
+    });
+    env = { ...WITHOUT_VECTORS, ...db.env, WORKING_DIR: workingDir };
+    writeEnvFile(join(dir.path, '.env'), env);
+  });
+
+  after(async () => {
+    await db.drop();
+    dir.cleanup();
+  });
+
+  it('refuses a second migration of the workspace, then resumes after SIGKILL', async () => {
+    const checksum = treeChecksum(workingDir);
+    const cli = spawnCli([
+      'migrate',
+      '--workspace',
+      'big',
+      '--quiet',
+      '--env-file',
+      join(dir.path, '.env'),
+    ]);
+    const exited = () => cli.out.code !== null || cli.out.signal !== null;
+    const locked = async () =>
+      (await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted`)).length > 0;
+    await waitFor('taking its lock', locked, exited);
+
+    const second = only(await run(migConfig(env), { workspaces: ['big'] }));
+    assert.equal(second.status, 'locked');
+    assert.equal(second.error?.code, 'MIGRATION_LOCKED');
+    assert.match(second.error!.message, /already being migrated/);
+
+    const rows = async () =>
+      (
+        await db.query(`SELECT count(*)::int AS n FROM ragspace_entities`).catch(() => [{ n: 0 }])
+      )[0]!.n > 0;
+    await waitFor('writing a batch', rows, exited);
+    cli.child.kill('SIGKILL');
+    const killed = await cli.done;
+    assert.equal(killed.signal, 'SIGKILL');
+
+    const [partial] = await db.query(`SELECT count(*)::int AS n FROM ragspace_relations`);
+    assert.ok((partial!.n as number) < RELATIONS, 'the kill came before the end');
+
+    const resumed = only(await run(migConfig(env), { workspaces: ['big'] }));
+    assert.equal(resumed.status, 'migrated', JSON.stringify(resumed.error ?? resumed.verification));
+    const [entities] = await db.query(
+      `SELECT count(*)::int AS n, count(DISTINCT name)::int AS d FROM ragspace_entities`,
+    );
+    const [relations] = await db.query(
+      `SELECT count(*)::int AS n, count(DISTINCT (source, target))::int AS d FROM ragspace_relations`,
+    );
+    assert.deepEqual(entities, { n: ENTITIES, d: ENTITIES });
+    assert.deepEqual(relations, { n: RELATIONS, d: RELATIONS });
+    const [runs] = await db.query(
+      `SELECT count(*)::int AS n FROM ragspace_migrations WHERE status = 'running'`,
+    );
+    assert.equal(runs!.n, 1, 'the killed run is left marked as running');
+    assert.equal(treeChecksum(workingDir), checksum, 'the source files were modified');
+  });
+});
