@@ -39,7 +39,7 @@ for (const backend of httpBackends()) {
     let opened: OpenedBackend;
 
     before(async () => {
-      server = await startEmbeddingServer(8);
+      server = await startEmbeddingServer(4);
       opened = await backend.open();
     });
 
@@ -49,7 +49,7 @@ for (const backend of httpBackends()) {
     });
 
     it('entity writes store the embedding of LightRAG content string', async () => {
-      const app = appWith(opened.storage, embedderFor(server, 8));
+      const app = appWith(opened.storage, embedderFor(server, 4));
       const created = await call(app, 'POST', '/graph/entity/create', {
         workspace: 'emb',
         body: entity('Acme', 'A company.'),
@@ -57,10 +57,11 @@ for (const backend of httpBackends()) {
       assert.equal(created.status, 200, created.text);
       const row = await vectorOf(opened.storage, 'emb', 'Acme');
       assert.equal(row?.fields.content, 'Acme\nA company.');
-      // The raw embedding, not the L2-normalised copy; files keep it as float16.
-      const expected = deterministicVector('Acme\nA company.', 8);
+      // The raw embedding, not the L2-normalised copy; files keep it as float16. Four
+      // dimensions match the PostgreSQL test tables (EMBEDDING_DIM=4).
+      const expected = deterministicVector('Acme\nA company.', 4);
       const actual = Array.from(row?.vector ?? []);
-      assert.equal(actual.length, 8);
+      assert.equal(actual.length, 4);
       actual.forEach((value, i) => assert.ok(Math.abs(value - expected[i]!) < 2e-3, `${i}`));
     });
 
@@ -94,14 +95,14 @@ for (const backend of httpBackends()) {
       const report = await reembedWorkspace(
         opened.storage,
         'later',
-        embedderFor(server, 8),
+        embedderFor(server, 4),
         silentLogger,
       );
       assert.equal(report.embedded.entities, 1);
       const after = await opened.storage.read('later', (r) => r.pendingVectors('entities'));
       assert.equal(after.length, 0);
       const row = await vectorOf(opened.storage, 'later', 'Zed');
-      assert.equal(row?.vector?.length, 8);
+      assert.equal(row?.vector?.length, 4);
     });
   });
 }

@@ -1,6 +1,7 @@
 import { FileStorage } from '../../src/storage/file/index.ts';
 import type { StorageBackend } from '../../src/storage/types.ts';
 import { tempDir } from '../helpers.ts';
+import { postgresBackends } from '../postgres/helpers.ts';
 
 /**
  * The backends every HTTP test runs against. Each fixture opens an empty storage and
@@ -24,6 +25,7 @@ export const fileBackend: BackendFixture = {
   },
 };
 
+/** File storage, then PostgreSQL: PGlite with pgvector, and the PostgreSQL 15 server. */
 export function httpBackends(): BackendFixture[] {
-  return [fileBackend];
+  return [fileBackend, ...postgresBackends()];
 }
