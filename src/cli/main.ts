@@ -5,6 +5,7 @@ import { migrateCommand } from './commands/migrate.ts';
 import { reembedCommand } from './commands/reembed.ts';
 import { rollbackCommand } from './commands/rollback.ts';
 import { serveCommand } from './commands/serve.ts';
+import { statsCommand } from './commands/stats.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { workspacesCommand } from './commands/workspaces.ts';
 
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   verify: { run: verifyCommand, summary: "compare a workspace's files with its PostgreSQL rows" },
   rollback: { run: rollbackCommand, summary: "delete a workspace's rows from PostgreSQL" },
   export: { run: exportCommand, summary: 'write a workspace from PostgreSQL back into files' },
+  stats: { run: statsCommand, summary: 'workspace statistics on PostgreSQL (--rebuild)' },
 };
 
 function usage(): string {

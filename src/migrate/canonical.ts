@@ -32,12 +32,26 @@ export function stableJson(value: unknown): string {
   if (typeof value === 'number') return numberText(value);
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (value instanceof Float32Array) return vectorText(value);
-  if (Array.isArray(value)) return '[' + value.map(stableJson).join(',') + ']';
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record)
-    .filter((k) => record[k] !== undefined)
-    .sort();
-  return '{' + keys.map((k) => JSON.stringify(k) + ':' + stableJson(record[k])).join(',') + '}';
+  if (Array.isArray(value)) return arrayText(value);
+  return objectText(value as Record<string, unknown>);
+}
+
+function arrayText(items: unknown[]): string {
+  let text = '[';
+  for (let i = 0; i < items.length; i++) text += (i ? ',' : '') + stableJson(items[i]);
+  return text + ']';
+}
+
+// Millions of records pass through here: plain loops, no intermediate arrays.
+function objectText(record: Record<string, unknown>): string {
+  const keys = Object.keys(record).sort();
+  let text = '{';
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    text += (text.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + stableJson(item);
+  }
+  return text + '}';
 }
 
 const ISO =

@@ -145,6 +145,7 @@ async function copyAndVerify(
 ): Promise<WorkspaceReport> {
   try {
     const totals = await copyPass(run, options, checked, writer(run));
+    await analyze(run, options);
     return await settle(run, snapshot, async () => {
       const results = await compareStores(
         run.ctx,
@@ -161,6 +162,17 @@ async function copyAndVerify(
     run.report.error = errorOf(error);
     return finishReport(run, 'failed');
   }
+}
+
+/**
+ * Fresh statistics for the tables just loaded: without them the planner takes a large
+ * workspace for an empty one, and verify's keyset pages turn into sorts of the whole set.
+ */
+async function analyze(run: WorkspaceRun, options: RunOptions): Promise<void> {
+  const tables = run.plan.stores.flatMap((plan) => KINDS[plan.kind].tables(run.target!, plan));
+  await withClient(options.db!, options.log, async (client) => {
+    for (const table of new Set(tables)) await client.query(`ANALYZE ${table}`);
+  });
 }
 
 function journalStatus(report: WorkspaceReport): RunStatus {
@@ -207,11 +219,24 @@ async function existingRows(run: WorkspaceRun, db: TargetDb, options: RunOptions
   return rows;
 }
 
+/**
+ * Writes each batch while the next is being read and converted: one write in flight at a
+ * time, so PostgreSQL and this process work side by side and memory holds two batches.
+ */
 function writer(run: WorkspaceRun): BatchHandler {
   const target = run.target!;
+  let inFlight: Promise<void> = Promise.resolve();
+  const start = (write: Promise<void>) => {
+    write.catch(() => undefined); // awaited by the next call; this only stops an early report
+    inFlight = write;
+  };
   return {
-    batch: (plan: StorePlan, batch: SourceBatch) => KINDS[plan.kind].write(target, plan, batch),
+    batch: async (plan: StorePlan, batch: SourceBatch) => {
+      await inFlight;
+      start(KINDS[plan.kind].write(target, plan, batch));
+    },
     done: async (plan: StorePlan) => {
+      await inFlight;
       await KINDS[plan.kind].finish?.(target, plan);
     },
   };

@@ -72,7 +72,7 @@ export interface BatchHandler {
   done(plan: StorePlan): Promise<void>;
 }
 
-export function digestOf(record: CanonicalRecord): Buffer {
+export function digestOf(record: CanonicalRecord): string {
   return recordDigest(record.key, stableJson(record.fields));
 }
 

@@ -40,6 +40,8 @@ export interface WorkspaceDetail extends WorkspaceSummary {
   stores: Record<string, number>;
   /** Embedding dimension per vector store, where known. */
   vector_dimensions?: Record<string, number>;
+  /** The table behind each store (PostgreSQL), e.g. `{"vdb_chunks": "lightrag_vdb_chunks_..."}`. */
+  tables?: Record<string, string>;
   entity_types?: Record<string, number>;
   /** Documents per status; unknown statuses are counted under "other". */
   document_statuses?: Record<string, number>;

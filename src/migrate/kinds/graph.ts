@@ -19,6 +19,14 @@ import {
 } from '../records/graph.ts';
 import { newPolicy } from '../records/text.ts';
 import { readGraphBatches } from '../source/graph.ts';
+import {
+  copyRelations,
+  finishBulk,
+  graphIsEmpty,
+  stageEntities,
+  startBulk,
+  type BulkGraph,
+} from './graph-bulk.ts';
 import { keysetPages } from '../keyset.ts';
 import { sessionFor, withClient } from '../target.ts';
 import {
@@ -115,6 +123,7 @@ async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<Source
  * every other connection.
  */
 const batchRows = (target: TargetContext) => (target.db.canCopy ? 5 * COPY_MIN_ROWS : 500);
+const BULK_ROWS = 20_000;
 
 async function upsertBatch(target: TargetContext, store: string, writes: unknown[]) {
   await withClient(target.db, target.log, (client) =>
@@ -130,25 +139,53 @@ async function upsertBatch(target: TargetContext, store: string, writes: unknown
   );
 }
 
+/** The bulk path's state, decided at the first batch: only into an empty graph. */
+async function bulkOf(target: TargetContext): Promise<BulkGraph | undefined> {
+  if (!target.state.has('graph:bulk')) {
+    const fresh = target.db.canCopy && (await graphIsEmpty(target));
+    target.state.set('graph:bulk', fresh ? await startBulk(target) : undefined);
+  }
+  return target.state.get('graph:bulk') as BulkGraph | undefined;
+}
+
+async function sendBatch(target: TargetContext, store: string, writes: unknown[]) {
+  const bulk = await bulkOf(target);
+  if (!bulk) return upsertBatch(target, store, writes);
+  if (store === ENTITY_STORE) return stageEntities(bulk, target, writes as Entity[]);
+  const copied =
+    !bulk.relationsByUpsert && (await copyRelations(bulk, target, writes as Relation[]));
+  if (!copied) await upsertBatch(target, store, writes);
+}
+
 /** Collects a store's records into transactions of `batchRows` rows. */
 async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch) {
   const key = `pending:${batch.store}`;
   const pending = (target.state.get(key) as unknown[] | undefined) ?? [];
   for (const item of batch.items) pending.push(item.write);
   target.state.set(key, pending);
-  if (pending.length < batchRows(target)) return;
+  const size = (await bulkOf(target)) ? BULK_ROWS : batchRows(target);
+  if (pending.length < size) return;
   target.state.delete(key);
-  await upsertBatch(target, batch.store, pending);
+  // The next batches are read and converted while this one is being sent.
+  await target.state.get('graph:sending');
+  const sending = sendBatch(target, batch.store, pending);
+  sending.catch(() => undefined); // awaited by the next send or by finish
+  target.state.set('graph:sending', sending);
 }
 
-/** Sends what batching still holds, then recounts every entity's degree. */
+/** Sends what batching still holds, then settles entities and degrees. */
 async function finish(target: TargetContext): Promise<void> {
+  await target.state.get('graph:sending');
+  target.state.delete('graph:sending');
   for (const store of [ENTITY_STORE, RELATION_STORE]) {
     const pending = target.state.get(`pending:${store}`) as unknown[] | undefined;
     target.state.delete(`pending:${store}`);
-    if (pending?.length) await upsertBatch(target, store, pending);
+    if (pending?.length) await sendBatch(target, store, pending);
   }
-  await recountDegrees(target);
+  const bulk = await bulkOf(target);
+  target.state.delete('graph:bulk');
+  const upsert = (entities: Entity[]) => upsertBatch(target, ENTITY_STORE, entities);
+  if (!bulk || (await finishBulk(bulk, target, upsert))) await recountDegrees(target);
 }
 
 async function recountDegrees(target: TargetContext): Promise<void> {

@@ -9,7 +9,6 @@ import {
   writePrettyJsonTail,
   type CleanReport,
 } from '../../formats/json-writer.ts';
-import type { KvRecord, VectorNamespace } from '../types.ts';
 import type { AppendPlan } from './atomic.ts';
 import type { GraphModel } from './graph.ts';
 import type { KvStore } from './kv.ts';
@@ -38,17 +37,6 @@ import type { PendingStore } from './vectors.ts';
  * nano-vectordb files stay on the full rewrite: `data` and the base64 `matrix` are two
  * parts of one line, so new rows would need both to grow in the middle of the file.
  */
-
-/** The entries `current` holds after all of `base`'s, unchanged; undefined otherwise. */
-export function addedEntries<K, V>(base: Map<K, V>, current: Map<K, V>): [K, V][] | undefined {
-  if (current.size < base.size) return undefined;
-  const entries = current.entries();
-  for (const [key, value] of base) {
-    const next = entries.next();
-    if (next.done || next.value[0] !== key || next.value[1] !== value) return undefined;
-  }
-  return [...entries];
-}
 
 const GRAPH_END = Buffer.from('</graph>');
 const AFTER_GRAPH = /^<\/graph>[ \t\r\n]*<\/graphml>[ \t\r\n]*$/;
@@ -107,10 +95,11 @@ export function kvAppendPlan(
   report: CleanReport,
 ): AppendPlan | undefined {
   if (base.size === 0) return undefined;
-  const added = addedEntries<string, KvRecord>(base.records, store.records);
+  const added = store.records.additions();
   return added && jsonPlan(added, report);
 }
 
+/** Each namespace's new rows as one more member (a namespace new to the file: all rows). */
 export function pendingAppendPlan(
   store: PendingStore,
   base: PendingStore,
@@ -119,7 +108,7 @@ export function pendingAppendPlan(
   if (base.size === 0) return undefined;
   const members: [string, unknown][] = [];
   for (const [namespace, rows] of store.rows) {
-    const added = addedEntries(base.of(namespace as VectorNamespace), rows);
+    const added = base.rows.has(namespace) ? rows.additions() : [...rows];
     if (!added) return undefined;
     if (added.length > 0) members.push([namespace, Object.fromEntries(added)]);
   }

@@ -196,25 +196,49 @@ async function finishAppend(temp: string, cut: number, mode: number, plan: Appen
 }
 
 /**
+ * Copies `target` to a new temp file if it is still the `expected` file; the temp path,
+ * or undefined (nothing left behind) when it is not or the copy failed. An append can
+ * start this while the operation is still running, so the copy overlaps its work.
+ */
+export async function copyAside(
+  target: string,
+  expected: Fingerprint,
+): Promise<string | undefined> {
+  const temp = tempPathFor(target);
+  try {
+    if (!sameFingerprint(expected, await fingerprintOf(target))) return undefined;
+    await copyFile(target, temp, COPY_FLAGS);
+    return temp;
+  } catch {
+    await removeQuietly(temp).catch(() => undefined);
+    return undefined;
+  }
+}
+
+/**
  * prepareFile for a write that only adds to `target`: the temp file starts as a copy of
- * `target` (made by the kernel), cut where the plan says, then the plan writes the rest.
- * Undefined, with nothing left behind, when `target` is not the `expected` file any more
- * or does not end as the plan expects: the caller then rewrites the file whole. If the
- * file is replaced while it is copied, the commit's check of what it read (commit.ts)
- * refuses the commit, as it would for a rewrite.
+ * `target` (made by the kernel; `early` when `copyAside` made it already), cut where the
+ * plan says, then the plan writes the rest. Undefined, with nothing left behind, when
+ * `target` is not the `expected` file any more or does not end as the plan expects: the
+ * caller then rewrites the file whole. If the file is replaced while it is copied, the
+ * commit's check of what it read (commit.ts) refuses the commit, as for a rewrite.
  */
 export async function prepareAppend(
   target: string,
   expected: Fingerprint,
   plan: AppendPlan,
+  early?: Promise<string | undefined>,
 ): Promise<PreparedFile | undefined> {
   const cut = await findCut(target, expected, plan);
-  if (cut === undefined) return undefined;
-  const temp = tempPathFor(target);
-  const mode = await modeOf(target);
+  const copied = await early;
+  if (cut === undefined) {
+    if (copied) await removeQuietly(copied);
+    return undefined;
+  }
+  const temp = copied ?? tempPathFor(target);
   try {
-    await copyFile(target, temp, COPY_FLAGS);
-    await finishAppend(temp, cut, mode, plan);
+    if (!copied) await copyFile(target, temp, COPY_FLAGS);
+    await finishAppend(temp, cut, await modeOf(target), plan);
   } catch (error) {
     await removeQuietly(temp);
     throw error;
@@ -224,6 +248,12 @@ export async function prepareAppend(
 
 export async function discardPrepared(files: PreparedFile[]): Promise<void> {
   for (const file of files) await removeQuietly(file.temp);
+}
+
+/** Removes a temp file made by `copyAside` once it resolves (if it made one). */
+export async function discardCopy(copy: Promise<string | undefined> | undefined): Promise<void> {
+  const temp = await copy;
+  if (temp) await removeQuietly(temp);
 }
 
 export async function fsyncDirectory(directory: string): Promise<void> {
@@ -245,13 +275,36 @@ async function writeJournal(directory: string, files: PreparedFile[]): Promise<s
   return path;
 }
 
+/**
+ * Handles on the files about to be replaced. Renaming over a file frees its blocks inside
+ * rename() (about 50 ms for 150 MB on ext4) unless the file is still open somewhere; with
+ * a handle held, that work happens when the handle is closed, after the commit.
+ */
+async function holdReplaced(files: PreparedFile[]): Promise<FileHandle[]> {
+  const handles: FileHandle[] = [];
+  for (const file of files) {
+    const handle = await open(file.target, 'r').catch(() => undefined);
+    if (handle) handles.push(handle);
+  }
+  return handles;
+}
+
+function releaseInBackground(handles: FileHandle[]): void {
+  for (const handle of handles) void handle.close().catch(() => undefined);
+}
+
 /** Moves every prepared file into place; all of them, or (after recovery) all of them. */
 export async function commitPrepared(directory: string, files: PreparedFile[]): Promise<void> {
   if (files.length === 0) return;
-  const journal = files.length > 1 ? await writeJournal(directory, files) : undefined;
-  for (const file of files) await rename(file.temp, file.target);
-  await fsyncDirectory(directory);
-  if (journal) await removeQuietly(journal);
+  const replaced = await holdReplaced(files);
+  try {
+    const journal = files.length > 1 ? await writeJournal(directory, files) : undefined;
+    for (const file of files) await rename(file.temp, file.target);
+    await fsyncDirectory(directory);
+    if (journal) await removeQuietly(journal);
+  } finally {
+    releaseInBackground(replaced);
+  }
 }
 
 export function hasPendingCommit(directory: string): boolean {

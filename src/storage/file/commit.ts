@@ -4,6 +4,7 @@ import { fileErrors } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import {
   commitPrepared,
+  discardCopy,
   discardPrepared,
   fingerprintOf,
   prepareAppend,
@@ -49,13 +50,19 @@ function needsWrite(stores: ViewStores, staged: StagedStore): boolean {
 /** The file built by appending to the one the store was read from, when that works. */
 async function prepareAppended(
   target: string,
-  { kind, value, base }: StagedStore,
+  staged: StagedStore,
   repairs: TextRepairs,
 ): Promise<PreparedFile | undefined> {
+  const { kind, value, base, early } = staged;
+  // The commit owns the early copy from here: prepareAppend uses or removes it.
+  staged.early = undefined;
   const expected = base?.fingerprint;
-  if (!base || !expected || !kind.appendPlan) return undefined;
-  const plan = kind.appendPlan(value, base.value, repairs);
-  return plan && (await prepareAppend(target, expected, plan));
+  const plan = base && expected && kind.appendPlan?.(value, base.value, repairs);
+  if (!plan || !expected) {
+    await discardCopy(early);
+    return undefined;
+  }
+  return prepareAppend(target, expected, plan, early);
 }
 
 async function prepareOne(directory: string, staged: StagedStore, repairs: TextRepairs) {
@@ -65,13 +72,17 @@ async function prepareOne(directory: string, staged: StagedStore, repairs: TextR
   return prepareFile(target, (sink) => staged.kind.write(staged.value, sink, repairs));
 }
 
+/** Prepares every file at once: the copies, writes and fsyncs overlap in the thread pool. */
 async function prepareAll(directory: string, writes: StagedStore[], repairs: TextRepairs) {
+  const outcomes = await Promise.allSettled(
+    writes.map((staged) => prepareOne(directory, staged, repairs)),
+  );
   const prepared: PreparedFile[] = [];
-  try {
-    for (const staged of writes) prepared.push(await prepareOne(directory, staged, repairs));
-  } catch (error) {
+  for (const outcome of outcomes) if (outcome.status === 'fulfilled') prepared.push(outcome.value);
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failure) {
     await discardPrepared(prepared);
-    throw error;
+    throw failure.reason;
   }
   return prepared;
 }

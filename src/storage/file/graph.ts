@@ -4,6 +4,7 @@ import { compareCodePoints, orderedPair } from '../../graph/ids.ts';
 import { rankByDegree, searchLabels } from '../../graph/labels.ts';
 import type { SubgraphEdge, SubgraphSource } from '../../graph/subgraph.ts';
 import type { Entity, Page, Relation } from '../types.ts';
+import { LayeredMap } from './layered-map.ts';
 
 /**
  * One workspace's graph in memory, shaped like networkx's undirected `nx.Graph`: nodes
@@ -11,9 +12,11 @@ import type { Entity, Page, Relation } from '../types.ts';
  * would), one edge record per unordered pair shared by both ends, self-loops allowed as
  * read. Each edge keeps the orientation it was first written with.
  *
- * Copy-on-write: `clone()` copies the node map and the outer adjacency map only; a
- * clone copies a node's neighbour map the first time it changes it. Attribute objects are
- * never changed in place, so a snapshot handed to readers stays as it was.
+ * Copy-on-write: `clone()` copies the node map and the outer adjacency map as layered
+ * maps (layered-map.ts: the copy costs what changed since the last flatten, not the
+ * graph's size); a clone copies a node's neighbour map the first time it changes it.
+ * Attribute objects are never changed in place, so a snapshot handed to readers stays as
+ * it was.
  *
  * Limits: an entity's name is its node id, as in LightRAG's NetworkXStorage; a file from
  * another producer whose node ids are hashes and whose names sit in `entity_id` (issue
@@ -76,23 +79,22 @@ export class GraphModel {
   private additions: Additions | undefined;
 
   private constructor(
-    private readonly nodes: Map<string, GraphAttributes>,
-    private readonly adjacency: Map<string, Map<string, EdgeRecord>>,
+    private readonly nodes: LayeredMap<string, GraphAttributes>,
+    private readonly adjacency: LayeredMap<string, Map<string, EdgeRecord>>,
     private readonly owned: Set<string>,
     private edges: number,
     readonly types: NumberTypes,
   ) {}
 
   static empty(types = new NumberTypes()): GraphModel {
-    return new GraphModel(new Map(), new Map(), new Set(), 0, types);
+    return new GraphModel(LayeredMap.adopt(), LayeredMap.adopt(), new Set(), 0, types);
   }
 
   /** A writer's copy: shares what it does not change, and logs what it adds. */
   clone(): GraphModel {
-    const copy = new Map(this.adjacency);
     const graph = new GraphModel(
-      new Map(this.nodes),
-      copy,
+      this.nodes.copy(),
+      this.adjacency.copy(),
       new Set(),
       this.edges,
       this.types.clone(),
@@ -137,7 +139,7 @@ export class GraphModel {
     return neighbours.size + (neighbours.has(name) ? 1 : 0);
   }
 
-  nodeEntries(): IterableIterator<[string, GraphAttributes]> {
+  nodeEntries(): Iterable<[string, GraphAttributes]> {
     return this.nodes.entries();
   }
 

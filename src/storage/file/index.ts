@@ -196,6 +196,9 @@ export class FileStorage implements StorageBackend {
     let result: T;
     try {
       result = await fn(writer);
+    } catch (error) {
+      await stores.discardCopies();
+      throw error;
     } finally {
       stores.close();
     }
@@ -205,6 +208,8 @@ export class FileStorage implements StorageBackend {
     } catch (error) {
       if (error instanceof StaleView) return error;
       throw error;
+    } finally {
+      await stores.discardCopies();
     }
     return { result };
   }

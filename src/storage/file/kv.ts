@@ -8,19 +8,21 @@ import {
 import type { TextSink } from '../../formats/sink.ts';
 import type { KvNamespace, KvRecord } from '../types.ts';
 import { docStatusRecord, isDocStatus } from './doc-status.ts';
+import { LayeredMap } from './layered-map.ts';
 
 /**
  * One JSON key-value store (`kv_store_<namespace>.json`) in memory: id → record, in file
  * order (new ids go last, replaced ids keep their place, as a Python dict update does).
  * Records are replaced whole on upsert, as LightRAG's JsonKVStorage does, and stamped
  * with `_id`, `create_time` (kept from the record being replaced) and `update_time`.
- * Records are never changed in place, so clones share them.
+ * Records are never changed in place, so clones share them; a clone costs what changed
+ * since the last flatten (layered-map.ts), and knows what it added (for appending).
  */
 export class KvStore {
-  constructor(readonly records: Map<string, KvRecord> = new Map()) {}
+  constructor(readonly records = LayeredMap.adopt<string, KvRecord>()) {}
 
   clone(): KvStore {
-    return new KvStore(new Map(this.records));
+    return new KvStore(this.records.copy());
   }
 
   get size(): number {
@@ -32,7 +34,7 @@ export async function loadKv(path: string): Promise<KvStore> {
   const records = new Map<string, KvRecord>();
   // Values other than objects do not occur in LightRAG files; they are kept as read.
   for await (const entry of readJsonEntries(path)) records.set(entry.key, entry.value as KvRecord);
-  return new KvStore(records);
+  return new KvStore(LayeredMap.adopt(records));
 }
 
 function seconds(value: unknown): number | undefined {

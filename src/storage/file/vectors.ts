@@ -14,6 +14,7 @@ import {
 } from '../../formats/nano-vdb-writer.ts';
 import type { TextSink } from '../../formats/sink.ts';
 import type { VectorNamespace, VectorRecord } from '../types.ts';
+import { LayeredMap } from './layered-map.ts';
 import { VECTOR_META_FIELDS } from './layout.ts';
 
 /**
@@ -122,23 +123,25 @@ interface PendingRow {
   created_at: number;
 }
 
-type PendingByNamespace = Map<VectorNamespace, Map<string, PendingRow>>;
+type PendingRows = LayeredMap<string, PendingRow>;
+type PendingByNamespace = Map<VectorNamespace, PendingRows>;
 
+/** Rows per namespace; a clone's row maps are layered copies that note what they add. */
 export class PendingStore {
   constructor(readonly rows: PendingByNamespace = new Map()) {}
 
   clone(): PendingStore {
     const copy: PendingByNamespace = new Map();
-    for (const [namespace, rows] of this.rows) copy.set(namespace, new Map(rows));
+    for (const [namespace, rows] of this.rows) copy.set(namespace, rows.copy());
     return new PendingStore(copy);
   }
 
-  of(namespace: VectorNamespace): Map<string, PendingRow> {
-    return this.rows.get(namespace) ?? new Map();
+  of(namespace: VectorNamespace): PendingRows {
+    return this.rows.get(namespace) ?? LayeredMap.adopt();
   }
 
   set(namespace: VectorNamespace, record: VectorRecord): void {
-    const rows = this.rows.get(namespace) ?? new Map<string, PendingRow>();
+    const rows = this.rows.get(namespace) ?? LayeredMap.adopt<string, PendingRow>();
     rows.set(record.id, {
       fields: metaFields(namespace, record.fields),
       created_at: record.createdAt,
@@ -182,7 +185,7 @@ export async function loadPending(path: string): Promise<PendingStore> {
     const namespace = entry.key as VectorNamespace;
     const rows = store.rows.get(namespace);
     const read = readPendingRows(entry.value);
-    if (!rows) store.rows.set(namespace, read);
+    if (!rows) store.rows.set(namespace, LayeredMap.adopt(read));
     else for (const [id, row] of read) rows.set(id, row);
   }
   return store;

@@ -31,7 +31,7 @@ import {
   type StoreKind,
 } from './stores.ts';
 import { pendingRecord, toVectorRecord, type PendingStore, type VectorStore } from './vectors.ts';
-import type { Fingerprint } from './atomic.ts';
+import { copyAside, discardCopy, type Fingerprint } from './atomic.ts';
 import type { Slot, WorkspaceState } from './workspace-state.ts';
 
 /**
@@ -46,7 +46,17 @@ export interface StagedStore {
   value: unknown;
   /** The slot the value was copied from; none for a store replaced outright. */
   base?: Slot<unknown>;
+  /** A copy of a large base file being made for an append; the commit takes it over. */
+  early?: Promise<string | undefined>;
 }
+
+/**
+ * Files at least this large are copied for an append as soon as a writer first changes
+ * their store, so the copy overlaps the rest of the operation. The copy is wasted (and
+ * removed) when the write turns out to need a rewrite, which for such a file costs far
+ * more than the copy anyway.
+ */
+const EARLY_COPY_BYTES = 16n * 1024n * 1024n;
 
 /** What a file looked like when this view read it; checked again before committing. */
 export interface FileExpectation {
@@ -102,15 +112,32 @@ export class ViewStores {
       kind: kind as StoreKind<unknown>,
       value: copy,
       base: base as Slot<unknown>,
+      early: this.copyEarly(kind, base),
     });
     return copy;
+  }
+
+  private copyEarly<T>(kind: StoreKind<T>, base: Slot<T>) {
+    const fingerprint = base.fingerprint;
+    if (!kind.appendPlan || !fingerprint || fingerprint.size < EARLY_COPY_BYTES) return undefined;
+    return copyAside(this.state.path(kind as StoreKind<unknown>), fingerprint);
+  }
+
+  /** Removes the early copies no commit took over (the operation failed or was retried). */
+  async discardCopies(): Promise<void> {
+    for (const staged of this.staged.values()) {
+      const early = staged.early;
+      staged.early = undefined;
+      await discardCopy(early);
+    }
   }
 
   /** Replaces a store outright (clear); `seen` is its file when it was not loaded. */
   replace<T>(kind: StoreKind<T>, value: T, seen?: FileExpectation): void {
     this.checkOpen();
     if (seen && !this.expected.has(kind.id)) this.expected.set(kind.id, seen);
-    this.staged.set(kind.id, { kind: kind as StoreKind<unknown>, value });
+    const early = this.staged.get(kind.id)?.early;
+    this.staged.set(kind.id, { kind: kind as StoreKind<unknown>, value, early });
   }
 
   stagedStores(): StagedStore[] {

@@ -177,36 +177,8 @@ export async function popularLabels(session: Session, limit: number): Promise<st
   return result.rows.map((r) => r.name as string);
 }
 
-function likePattern(text: string): string {
-  return '%' + text.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
-}
-
-/**
- * Case-insensitive substring search ranked as LightRAG ranks labels: exact 1000, prefix
- * 500, otherwise 100 - length, +50 when the match follows a space or "_". Lower-casing is
- * done by JavaScript (stored in name_lower), so it does not depend on the server's locale.
- */
-export async function searchLabels(
-  session: Session,
-  query: string,
-  limit: number,
-): Promise<string[]> {
-  const q = query.trim().toLowerCase();
-  if (q === '' || limit <= 0) return [];
-  const result = await session.client.query(
-    `SELECT name FROM (
-       SELECT name, CASE WHEN name_lower = $2 THEN 1000
-                         WHEN starts_with(name_lower, $2) THEN 500
-                         ELSE 100 - char_length(name)
-                              + CASE WHEN strpos(name_lower, ' ' || $2) > 0
-                                       OR strpos(name_lower, '_' || $2) > 0 THEN 50 ELSE 0 END
-                    END AS score
-         FROM ${ENTITIES_TABLE} WHERE workspace = $1 AND name_lower LIKE $3) ranked
-      ORDER BY score DESC, name LIMIT $4`,
-    [session.ws, q, likePattern(q), limit],
-  );
-  return result.rows.map((r) => r.name as string);
-}
+/** Label search goes through the name indexes (label-search.ts). */
+export { searchLabels } from './label-search.ts';
 
 async function namedValues(session: Session, sql: string, names: string[]) {
   const result = await session.client.query(sql, [session.ws, names]);

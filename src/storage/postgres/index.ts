@@ -139,7 +139,7 @@ export class PostgresStorage implements StorageBackend {
   }
 
   async listWorkspaces(query: WorkspaceQuery): Promise<WorkspacePage> {
-    return this.withClient((client) => listWorkspaces(client, this.tables, this.naming, query));
+    return this.withClient((client) => listWorkspaces(client, this.naming, query));
   }
 
   async describeWorkspace(name: string): Promise<WorkspaceDetail> {

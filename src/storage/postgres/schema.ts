@@ -3,6 +3,7 @@ import type { Config } from '../../config.ts';
 import { embeddingErrors, errors, postgresErrors } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { VectorNamespace } from '../types.ts';
+import { ensureStats } from './stats.ts';
 import {
   createTableSql,
   docStatusTableDef,
@@ -221,6 +222,7 @@ export async function ensureSchema(
       }
       state.vectorTables = await ensureVectors(client, request.vectors, log);
     }
+    await ensureStats(client, log);
     return state;
   });
 }

@@ -1,9 +1,8 @@
 import type pg from 'pg';
-import { errors } from '../../errors.ts';
 import { decodeCursor, encodeCursor, workspacePage } from '../../workspace/query.ts';
-import type { WorkspaceDetail, WorkspacePage, WorkspaceQuery, WorkspaceSummary } from '../types.ts';
-import { documentStatuses } from './doc-status.ts';
+import type { WorkspacePage, WorkspaceQuery, WorkspaceSummary } from '../types.ts';
 import type { SchemaState, StoreSet } from './schema.ts';
+import { describeWithStats, statsSummarySql } from './stats.ts';
 import {
   DOC_STATUS_TABLE,
   ENTITIES_TABLE,
@@ -15,8 +14,8 @@ import {
 /**
  * The workspace list and details on PostgreSQL, with the same contract as the file
  * backend (`applyWorkspaceQuery` in src/workspace/query.ts): the same filters, order
- * (sort key, then name), cursor and `count`, here computed in SQL. Counting lives in
- * `summarySql` alone, so maintained statistics can replace the GROUP BY scans later.
+ * (sort key, then name), cursor and `count`, here computed in SQL over the statistics
+ * PostgreSQL maintains (stats.ts), so listing never scans the entity or relation tables.
  */
 type Role = 'entities' | 'relations' | 'documents' | 'full_docs' | 'chunks' | 'other' | 'registry';
 
@@ -61,39 +60,6 @@ export function countedTables(stores: StoreSet, schema: SchemaState): CountedTab
     tables.push(counted(`vdb_${namespace}`, found.table, 'update_time', 'other'));
   }
   return tables;
-}
-
-function countOf(tables: CountedTable[], role: Role): string {
-  const index = tables.findIndex((t) => t.role === role);
-  return index < 0 ? 'NULL::bigint' : `c${index}.n`;
-}
-
-/**
- * One row per workspace column value: (workspace, entity_count, relation_count,
- * document_count, chunk_count, updated_at as naive UTC truncated to milliseconds).
- */
-export function summarySql(tables: CountedTable[]): string {
-  if (tables.length === 0) {
-    return `SELECT NULL::text AS workspace, 0::bigint AS entity_count, 0::bigint AS relation_count,
-            0::bigint AS document_count, 0::bigint AS chunk_count,
-            NULL::timestamp AS updated_at WHERE false`;
-  }
-  const counts = tables.map(
-    (t, i) => `c${i} AS (SELECT workspace, count(*) AS n, max(${t.stamp}) AS u
-                         FROM ${t.table} GROUP BY workspace)`,
-  );
-  const names = tables.map((_, i) => `SELECT workspace FROM c${i}`).join(' UNION ');
-  const joins = tables.map((_, i) => `LEFT JOIN c${i} ON c${i}.workspace = n.workspace`);
-  const stamps = tables.map((_, i) => `c${i}.u`).join(', ');
-  return `WITH ${counts.join(',\n')}, n AS (${names})
-    SELECT n.workspace,
-           COALESCE(${countOf(tables, 'entities')}, 0) AS entity_count,
-           COALESCE(${countOf(tables, 'relations')}, 0) AS relation_count,
-           COALESCE(${countOf(tables, 'documents')}, ${countOf(tables, 'full_docs')}, 0)
-             AS document_count,
-           COALESCE(${countOf(tables, 'chunks')}, 0) AS chunk_count,
-           date_trunc('milliseconds', GREATEST(${stamps})) AS updated_at
-      FROM n ${joins.join(' ')}`;
 }
 
 const NAME_RULE = '^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$';
@@ -164,17 +130,17 @@ function orderBy(query: WorkspaceQuery, table = ''): string {
   return `${key} ${direction}, ${table}name`;
 }
 
-function namedSummaries(tables: CountedTable[], naming: Naming, p: Params): string {
+function namedSummaries(naming: Naming, p: Params): string {
   const alias = naming.alias;
   const name = alias
     ? `CASE WHEN workspace = ${p.add(alias.column)} THEN ${p.add(alias.name)} ELSE workspace END`
     : 'workspace';
   return `SELECT (${name}) COLLATE "C" AS name, entity_count, relation_count, document_count,
-                 chunk_count, updated_at FROM (${summarySql(tables)}) s`;
+                 chunk_count, updated_at FROM (${statsSummarySql()}) s`;
 }
 
-function listSql(tables: CountedTable[], naming: Naming, query: WorkspaceQuery, p: Params) {
-  const summaries = namedSummaries(tables, naming, p);
+function listSql(naming: Naming, query: WorkspaceQuery, p: Params) {
+  const summaries = namedSummaries(naming, p);
   const where = filters(query, p);
   const page = query.cursor ? `WHERE ${afterCursor(query, p)}` : '';
   const limit = p.add(query.limit + 1);
@@ -201,12 +167,11 @@ function toSummary(row: Record<string, unknown>): WorkspaceSummary {
 
 export async function listWorkspaces(
   client: pg.ClientBase,
-  tables: CountedTable[],
   naming: Naming,
   query: WorkspaceQuery,
 ): Promise<WorkspacePage> {
   const p = new Params();
-  const result = await client.query(listSql(tables, naming, query, p), p.values);
+  const result = await client.query(listSql(naming, query, p), p.values);
   const rows = result.rows.filter((r) => r.name !== null);
   const page = rows.slice(0, query.limit).map(toSummary);
   const last = page[page.length - 1];
@@ -226,35 +191,6 @@ export async function workspaceExists(
   return result.rows[0].found === true;
 }
 
-interface TableFacts {
-  rows: number;
-  updated: string | null;
-}
-
-async function tableFacts(client: pg.ClientBase, table: CountedTable, ws: string) {
-  const result = await client.query(
-    `SELECT count(*) AS rows,
-            to_char(date_trunc('milliseconds', max(${table.stamp})), ${ISO_FORMAT}) AS updated
-       FROM ${table.table} WHERE workspace = $1`,
-    [ws],
-  );
-  return result.rows[0] as TableFacts;
-}
-
-function summaryFrom(name: string, facts: Map<CountedTable, TableFacts>): WorkspaceSummary {
-  const byRole = (role: Role) => [...facts].find(([t]) => t.role === role)?.[1].rows;
-  const documents = byRole('documents');
-  const stamps = [...facts.values()].map((f) => f.updated).filter((u): u is string => !!u);
-  return {
-    name,
-    entity_count: byRole('entities') ?? 0,
-    relation_count: byRole('relations') ?? 0,
-    document_count: documents ? documents : (byRole('full_docs') ?? 0),
-    chunk_count: byRole('chunks') ?? 0,
-    updated_at: stamps.length ? stamps.sort().at(-1)! : null,
-  };
-}
-
 export interface DescribeContext {
   client: pg.ClientBase;
   tables: CountedTable[];
@@ -263,47 +199,5 @@ export interface DescribeContext {
   location: string;
 }
 
-export async function describeWorkspace(ctx: DescribeContext): Promise<WorkspaceDetail> {
-  const facts = new Map<CountedTable, TableFacts>();
-  for (const table of ctx.tables) facts.set(table, await tableFacts(ctx.client, table, ctx.ws));
-  if (![...facts.values()].some((f) => f.rows > 0)) throw errors.workspaceNotFound(ctx.name);
-  const detail: WorkspaceDetail = {
-    ...summaryFrom(ctx.name, facts),
-    location: ctx.location,
-    stores: Object.fromEntries([...facts].map(([t, f]) => [t.store, f.rows])),
-    errors: [],
-    warnings: [],
-  };
-  await addStoreDetails(ctx, detail);
-  return detail;
-}
-
-async function addStoreDetails(ctx: DescribeContext, detail: WorkspaceDetail): Promise<void> {
-  const has = (role: Role) => ctx.tables.some((t) => t.role === role);
-  if (has('entities')) detail.entity_types = await entityTypes(ctx.client, ctx.ws);
-  if (has('documents')) detail.document_statuses = await documentStatuses(ctx.client, ctx.ws);
-  const dimensions: Record<string, number> = {};
-  for (const table of ctx.tables.filter((t) => t.store.startsWith('vdb_'))) {
-    const dim = await storedDimension(ctx.client, table.table, ctx.ws);
-    if (dim !== undefined) dimensions[table.store] = dim;
-  }
-  detail.vector_dimensions = dimensions;
-}
-
-async function entityTypes(client: pg.ClientBase, ws: string): Promise<Record<string, number>> {
-  const result = await client.query(
-    `SELECT COALESCE(entity_type, '') AS type, count(*) AS n FROM ${ENTITIES_TABLE}
-      WHERE workspace = $1 GROUP BY 1 ORDER BY 1`,
-    [ws],
-  );
-  return Object.fromEntries(result.rows.map((r) => [r.type as string, r.n as number]));
-}
-
-async function storedDimension(client: pg.ClientBase, table: string, ws: string) {
-  const result = await client.query(
-    `SELECT vector_dims(content_vector) AS dim FROM ${table}
-      WHERE workspace = $1 AND content_vector IS NOT NULL LIMIT 1`,
-    [ws],
-  );
-  return result.rows[0]?.dim as number | undefined;
-}
+/** Answered from the maintained statistics (stats.ts), so it always agrees with the list. */
+export const describeWorkspace = describeWithStats;

@@ -1,0 +1,202 @@
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { acquire, inTransaction } from '../../storage/postgres/pool.ts';
+import { copyValue } from '../../storage/postgres/copy.ts';
+import {
+  encodeAttributes,
+  ENTITY_COLUMNS,
+  orderedPair,
+  RELATION_COLUMNS,
+} from '../../storage/postgres/graph-codec.ts';
+import { toEntity, updateDegrees } from '../../storage/postgres/graph.ts';
+import type { SqlValue } from '../../storage/postgres/sql.ts';
+import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
+import type { TextPolicy } from '../../storage/postgres/text.ts';
+import type { Entity, Relation } from '../../storage/types.ts';
+import { newPolicy } from '../records/text.ts';
+import { sessionFor, withClient } from '../target.ts';
+import type { TargetContext } from './types.ts';
+
+/**
+ * The fast way into an empty graph on a real server (never the PGlite socket, where COPY
+ * FROM STDIN wedges the database). Relations are COPYed straight into their table, a
+ * batch per transaction. Entities are COPYed into a temporary table first and inserted at
+ * the end in one statement that computes each degree from the relations already there,
+ * so every entity row is written once (recounting degrees afterwards would rewrite every
+ * row and all its indexes). Anything unusual (a reciprocal duplicate edge, a node given
+ * twice, an edge to an undeclared node) falls back to the backend's upsert, which merges
+ * as networkx does, and to a full degree recount.
+ */
+const STAGE = 'ragspace_mig_entities';
+const TAIL = ['extra', 'attr_types', 'updated_at'];
+const ENTITY_COPY = ['workspace', 'name', 'name_lower', ...ENTITY_COLUMNS.map((c) => c.name)];
+const RELATION_COPY = ['workspace', 'source', 'target', ...RELATION_COLUMNS.map((c) => c.name)];
+
+export interface BulkGraph {
+  client: pg.PoolClient;
+  /** Set once anything took the slow path: degrees must be recounted everywhere. */
+  recount: boolean;
+  relationsByUpsert: boolean;
+}
+
+const nowUtc = (): string => new Date().toISOString().slice(0, 23).replace('T', ' ');
+
+function line(values: SqlValue[]): string {
+  return values.map(copyValue).join('\t') + '\n';
+}
+
+async function copyText(client: pg.PoolClient, table: string, columns: string[], text: string) {
+  const stream = client.query(copyFrom(`COPY ${table} (${columns.join(', ')}) FROM STDIN`));
+  await new Promise<void>((resolve, reject) => {
+    stream.on('error', reject);
+    stream.on('finish', resolve);
+    stream.end(text);
+  });
+}
+
+/** Whether the workspace has no graph rows yet, so nothing can collide with a COPY. */
+export async function graphIsEmpty(target: TargetContext): Promise<boolean> {
+  return withClient(target.db, target.log, async (client) => {
+    const found = await client.query(
+      `SELECT EXISTS (SELECT 1 FROM ${ENTITIES_TABLE} WHERE workspace = $1)
+           OR EXISTS (SELECT 1 FROM ${RELATIONS_TABLE} WHERE workspace = $1) AS taken`,
+      [target.ws],
+    );
+    return found.rows[0].taken === false;
+  });
+}
+
+export async function startBulk(target: TargetContext): Promise<BulkGraph> {
+  const { db, log } = target;
+  const client = await acquire(db.pool, db.where, db.retry, log);
+  await client.query(`DROP TABLE IF EXISTS pg_temp.${STAGE}`);
+  await client.query(`CREATE TEMP TABLE ${STAGE} (LIKE ${ENTITIES_TABLE} INCLUDING DEFAULTS)`);
+  await client.query(`ALTER TABLE ${STAGE} ADD COLUMN seq BIGSERIAL`);
+  return { client, recount: false, relationsByUpsert: false };
+}
+
+function entityLines(ws: string, entities: Entity[], policy: TextPolicy): string {
+  const now = nowUtc();
+  let text = '';
+  for (const entity of entities) {
+    const where = { store: ENTITIES_TABLE, record: entity.name };
+    // As the backend's own upsert: entity_id always equals the name.
+    const properties = { ...entity.properties, entity_id: entity.name };
+    const e = encodeAttributes(properties, ENTITY_COLUMNS, policy, where);
+    const head = [ws, entity.name, entity.name.toLowerCase()];
+    text += line([...head, ...e.columns, e.extra, e.types, now]);
+  }
+  return text;
+}
+
+function relationLines(ws: string, relations: Relation[], policy: TextPolicy): string {
+  const now = nowUtc();
+  let text = '';
+  for (const relation of relations) {
+    const [low, high] = orderedPair(relation.source, relation.target);
+    const where = { store: RELATIONS_TABLE, record: `${low} - ${high}` };
+    const e = encodeAttributes(relation.properties, RELATION_COLUMNS, policy, where);
+    text += line([ws, low, high, ...e.columns, e.extra, e.types, now]);
+  }
+  return text;
+}
+
+export async function stageEntities(bulk: BulkGraph, target: TargetContext, entities: Entity[]) {
+  const text = entityLines(target.ws, entities, newPolicy(target.workspace));
+  await copyText(bulk.client, STAGE, [...ENTITY_COPY, ...TAIL], text);
+}
+
+/** COPYs a batch of relations; false when a key collided (nothing of the batch is kept). */
+export async function copyRelations(
+  bulk: BulkGraph,
+  target: TargetContext,
+  relations: Relation[],
+): Promise<boolean> {
+  const text = relationLines(target.ws, relations, newPolicy(target.workspace));
+  try {
+    await inTransaction(bulk.client, 'BEGIN', () =>
+      copyText(bulk.client, RELATIONS_TABLE, [...RELATION_COPY, ...TAIL], text),
+    );
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '23505') throw error;
+    bulk.relationsByUpsert = bulk.recount = true;
+    return false;
+  }
+}
+
+const DEGREES = `SELECT name, count(*)::int AS n FROM (
+    SELECT source AS name FROM ${RELATIONS_TABLE} WHERE workspace = $1
+    UNION ALL SELECT target FROM ${RELATIONS_TABLE} WHERE workspace = $1) ends
+  GROUP BY name`;
+
+/** The staged entities in one INSERT, each with its degree; false on a collision. */
+async function insertStaged(bulk: BulkGraph, ws: string): Promise<boolean> {
+  const columns = [...ENTITY_COPY, ...TAIL].join(', ');
+  const source = [...ENTITY_COPY, ...TAIL].map((c) => `s.${c}`).join(', ');
+  try {
+    await inTransaction(bulk.client, 'BEGIN', () =>
+      bulk.client.query(
+        `INSERT INTO ${ENTITIES_TABLE} (${columns}, degree)
+         SELECT ${source}, COALESCE(d.n, 0)
+           FROM ${STAGE} s LEFT JOIN (${DEGREES}) d ON d.name = s.name`,
+        [ws],
+      ),
+    );
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '23505') throw error;
+    return false;
+  }
+}
+
+/** The slow way for the staged entities: the backend's upsert, in file order. */
+async function upsertStaged(bulk: BulkGraph, upsert: (entities: Entity[]) => Promise<void>) {
+  bulk.recount = true;
+  const columns = ['name', ...ENTITY_COLUMNS.map((c) => c.name), 'extra', 'attr_types', 'seq'];
+  // The temporary table is only visible to its own session, so it is paged here.
+  for (let after = 0; ;) {
+    const { rows } = await bulk.client.query(
+      `SELECT ${columns.join(', ')} FROM ${STAGE} WHERE seq > $1 ORDER BY seq LIMIT 2000`,
+      [after],
+    );
+    if (rows.length === 0) return;
+    after = rows[rows.length - 1].seq as number;
+    await upsert(rows.map((row) => toEntity(row)));
+  }
+}
+
+/** Endpoints no node declared get a bare entity, as networkx's add_edge makes one. */
+async function addUndeclaredEndpoints(bulk: BulkGraph, target: TargetContext): Promise<void> {
+  const found = await bulk.client.query(
+    `SELECT d.name FROM (${DEGREES}) d
+      WHERE NOT EXISTS (
+        SELECT 1 FROM ${ENTITIES_TABLE} e WHERE e.workspace = $1 AND e.name = d.name)`,
+    [target.ws],
+  );
+  const names = found.rows.map((row) => row.name as string);
+  if (names.length === 0) return;
+  await bulk.client.query(
+    `INSERT INTO ${ENTITIES_TABLE} (workspace, name, name_lower, entity_id, updated_at)
+     SELECT $1, u.name, u.lower, u.name, timezone('UTC', now())
+       FROM unnest($2::text[], $3::text[]) AS u(name, lower)
+     ON CONFLICT (workspace, name) DO NOTHING`,
+    [target.ws, names, names.map((n) => n.toLowerCase())],
+  );
+  await updateDegrees(sessionFor(target.db, bulk.client, target.workspace, target.log), names);
+}
+
+export async function finishBulk(
+  bulk: BulkGraph,
+  target: TargetContext,
+  upsert: (entities: Entity[]) => Promise<void>,
+): Promise<boolean> {
+  try {
+    if (!(await insertStaged(bulk, target.ws))) await upsertStaged(bulk, upsert);
+    await addUndeclaredEndpoints(bulk, target);
+    await bulk.client.query(`DROP TABLE IF EXISTS pg_temp.${STAGE}`);
+    return bulk.recount;
+  } finally {
+    bulk.client.release();
+  }
+}
