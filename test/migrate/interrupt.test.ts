@@ -77,10 +77,11 @@ describe('a migration process that is interrupted', () => {
     assert.equal(second.error?.code, 'MIGRATION_LOCKED');
     assert.match(second.error!.message, /already being migrated/);
 
-    const rows = async () =>
-      (
-        await db.query(`SELECT count(*)::int AS n FROM ragspace_entities`).catch(() => [{ n: 0 }])
-      )[0]!.n > 0;
+    // Relations go in batch by batch (entities wait in a temporary table until the end).
+    const rows = async () => {
+      const found = await db.query(`SELECT count(*)::int AS n FROM ragspace_relations`);
+      return (found[0]!.n as number) > 0;
+    };
     await waitFor('writing a batch', rows, exited);
     cli.child.kill('SIGKILL');
     const killed = await cli.done;

@@ -94,7 +94,7 @@ export async function startPgliteServer(): Promise<PgliteServer> {
       POSTGRES_PASSWORD: 'unused',
       POSTGRES_DATABASE: 'postgres',
       POSTGRES_SSL_MODE: 'disable',
-      POSTGRES_MAX_CONNECTIONS: '4',
+      POSTGRES_MAX_CONNECTIONS: '1',
       POSTGRES_CONNECTION_RETRIES: '0',
     },
     stop: async () => {

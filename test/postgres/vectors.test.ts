@@ -5,6 +5,7 @@ import { createLogger } from '../../src/log.ts';
 import { PostgresStorage } from '../../src/storage/postgres/index.ts';
 import { toHalf } from '../../src/storage/postgres/vectors.ts';
 import type { VectorRecord } from '../../src/storage/types.ts';
+import { parseWorkspaceQuery } from '../../src/workspace/query.ts';
 import {
   ALL_PG,
   openPostgres,
@@ -144,6 +145,27 @@ describe('pgvector stores', () => {
     assert.deepEqual(await storage.read('pending', (r) => r.pendingVectors('entities')), []);
     await storage.write('pending', (w) => w.clear());
     assert.deepEqual(await storage.read('pending', (r) => r.getVectors('entities', ['b'])), []);
+  });
+
+  it('takes bulk writes without COPY (which would wedge pglite-socket), concurrently', async () => {
+    const names = Array.from({ length: 3000 }, (_, i) => `bulk-${i}`);
+    const writes = [0, 1].map((part) =>
+      storage.write(`bulk${part}`, async (w) => {
+        for (const name of names)
+          await w.upsertRelation({ source: 'hub', target: name, properties: {} });
+        await w.upsertKv('full_docs', new Map(names.map((n) => [n, { content: n }])));
+      }),
+    );
+    const reads = [0, 1].map(() => storage.listWorkspaces(parseWorkspaceQuery({})));
+    await Promise.all([...writes, ...reads]);
+    for (const part of [0, 1]) {
+      const [degree] = await sql(
+        server.env,
+        `SELECT degree FROM ragspace_entities WHERE workspace = $1 AND name = 'hub'`,
+        [`bulk${part}`],
+      );
+      assert.deepEqual(degree, { degree: 3000 });
+    }
   });
 
   it('rolls vector writes back with the rest of a failed write', async () => {

@@ -215,6 +215,21 @@ export async function copyAside(
   }
 }
 
+/** Where to cut, and the early copy once it is done; the copy is removed on failure. */
+async function cutAndCopy(
+  target: string,
+  expected: Fingerprint,
+  plan: AppendPlan,
+  early: Promise<string | undefined> | undefined,
+) {
+  try {
+    return { cut: await findCut(target, expected, plan), copied: await early };
+  } catch (error) {
+    await discardCopy(early);
+    throw error;
+  }
+}
+
 /**
  * prepareFile for a write that only adds to `target`: the temp file starts as a copy of
  * `target` (made by the kernel; `early` when `copyAside` made it already), cut where the
@@ -229,8 +244,7 @@ export async function prepareAppend(
   plan: AppendPlan,
   early?: Promise<string | undefined>,
 ): Promise<PreparedFile | undefined> {
-  const cut = await findCut(target, expected, plan);
-  const copied = await early;
+  const { cut, copied } = await cutAndCopy(target, expected, plan, early);
   if (cut === undefined) {
     if (copied) await removeQuietly(copied);
     return undefined;

@@ -256,9 +256,9 @@ export class GraphModel {
     ]);
     const edges: GraphmlEdge[] = [];
     for (const [a, b] of additions.edges.values()) {
+      // In the orientation it was added with; networkx's Graph does not keep one.
       const edge = this.edge(a, b);
-      if (edge)
-        edges.push({ source: edge.source, target: edge.target, attributes: edge.attributes });
+      if (edge) edges.push(edge);
     }
     return sourceOf(this, nodes, edges);
   }

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../log.ts';
 import { EMBEDDED_CONNECTIONS, startEmbedded, type EmbeddedServer } from './embedded.ts';
@@ -21,6 +21,8 @@ export interface Connection {
   pool: pg.Pool;
   target: PgTarget;
   embedded: EmbeddedServer | undefined;
+  /** PGlite behind a socket (ours or someone's): one connection, and never COPY FROM. */
+  pglite: boolean;
 }
 
 export function startupPolicy(config: Config): RetryPolicy {
@@ -56,7 +58,10 @@ export async function connect(
   const dir = config.postgres.embeddedDir;
   if (!dir) {
     const target = await serverTarget(config, policy, log);
-    return { pool: createPool(target), target, embedded: undefined };
+    const pglite = await withRetries(describeTarget(target), policy, log, () => isPglite(target));
+    if (pglite) log.warn('postgres.pglite_server', { target: describeTarget(target) });
+    const pooled = pglite ? { ...target, maxConnections: EMBEDDED_CONNECTIONS } : target;
+    return { pool: createPool(pooled), target: pooled, embedded: undefined, pglite };
   }
   const embedded = await startEmbedded(dir, log);
   const target: PgTarget = {
@@ -68,7 +73,23 @@ export async function connect(
     maxConnections: EMBEDDED_CONNECTIONS,
     ssl: false,
   };
-  return { pool: createPool(target), target, embedded };
+  return { pool: createPool(target), target, embedded, pglite: true };
+}
+
+/**
+ * A server can be PGlite behind pglite-socket (as in tests, or run by hand). It takes
+ * the embedded precautions: COPY FROM STDIN wedges it and connections interleave.
+ */
+async function isPglite(target: PgTarget): Promise<boolean> {
+  const client = new pg.Client({ ...target, ssl: target.ssl });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const result = await client.query('SELECT version() AS v');
+    return /PGlite/i.test(String(result.rows[0]?.v));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 export function locationOf(connection: Connection): string {

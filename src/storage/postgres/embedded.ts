@@ -17,7 +17,7 @@ import type { Logger } from '../../log.ts';
  * for debugging. What PGlite cannot do, and the backend therefore avoids here:
  * - COPY FROM STDIN through the socket wedges the database: bulk writes use INSERT only;
  * - it is one backend for every connection: an open transaction stalls all others, and
- *   session-level state is shared, so writes stay short and no state is kept per client;
+ *   session-level state is shared, so the pool holds one connection (see below);
  * - one process per directory: a lock file refuses a second process.
  */
 export interface EmbeddedServer {
@@ -28,8 +28,14 @@ export interface EmbeddedServer {
 }
 
 const LOCK_FILE = 'ragspace.lock';
-/** PGlite serves one statement at a time; more sockets only queue behind each other. */
-export const EMBEDDED_CONNECTIONS = 4;
+/**
+ * One connection: PGlite is a single backend, and pglite-socket interleaves the
+ * extended-protocol messages of concurrent connections (clobbering the unnamed statement)
+ * and can then stall its queue for good (electric-sql/pglite#1046). One client in the
+ * pool serialises everything before it reaches the socket; PGlite runs one statement at
+ * a time anyway.
+ */
+export const EMBEDDED_CONNECTIONS = 1;
 
 function processAlive(pid: number): boolean {
   try {

@@ -112,7 +112,7 @@ export class PostgresStorage implements StorageBackend {
   }
 
   get canCopy(): boolean {
-    return this.connection.embedded === undefined;
+    return !this.connection.pglite;
   }
 
   private get tables() {

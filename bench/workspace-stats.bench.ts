@@ -1,0 +1,544 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { readConfig } from '../src/config.ts';
+import { silentLogger } from '../src/log.ts';
+import { PostgresStorage } from '../src/storage/postgres/index.ts';
+import { rebuildStats } from '../src/storage/postgres/stats.ts';
+import type { WorkspacePage, WorkspaceQuery } from '../src/storage/types.ts';
+import { parseWorkspaceQuery } from '../src/workspace/query.ts';
+import { fixed, note, numberOption, percentile, table, type BenchOptions } from './bench.ts';
+
+/**
+ * Issue 6's figures on the machine's PostgreSQL 15 (127.0.0.1:5432), in a database of
+ * its own (`ragspace_stats_bench_<random>`, dropped afterwards):
+ *
+ * - 10,000 workspaces holding 2,000,000 entities and about 4,000,000 relations (`--full`:
+ *   10,000,000 and 20,000,000), skewed as Zipf (a few large, many small), COPYed straight
+ *   into the tables with triggers off, then the statistics rebuilt;
+ * - p50/p95 of the full list with statistics (all workspaces) and of a filtered, sorted
+ *   page, through `PostgresStorage.listWorkspaces` (SQL and `pg` parsing included), and
+ *   of the same answers from the naive GROUP BY over the tables, as ratios; target: p95
+ *   < 20 ms for both ragspace queries;
+ * - the write overhead of the statistics: entities + relations written through the
+ *   backend, with the statement-level triggers, without triggers, and with row-level
+ *   triggers that update the statistics at once (the alternative not taken);
+ * - contention: 8 connections committing small transactions into one workspace.
+ *
+ * `npm run bench -- workspace-stats [--full] [--runs N] [--workspaces N] [--entities N]`
+ */
+const HOST = process.env.RAGSPACE_TEST_PG_HOST ?? '127.0.0.1';
+const PORT = Number(process.env.RAGSPACE_TEST_PG_PORT ?? 5432);
+const USER = process.env.RAGSPACE_TEST_PG_USER ?? 'postgres';
+
+interface Scale {
+  workspaces: number;
+  entities: number;
+}
+
+async function connectTo(database: string): Promise<pg.Client> {
+  const client = new pg.Client({ host: HOST, port: PORT, user: USER, database });
+  await client.connect();
+  return client;
+}
+
+function env(database: string): Record<string, string> {
+  return {
+    POSTGRES_HOST: HOST,
+    POSTGRES_PORT: String(PORT),
+    POSTGRES_USER: USER,
+    POSTGRES_PASSWORD: process.env.RAGSPACE_TEST_PG_PASSWORD ?? 'unused',
+    POSTGRES_DATABASE: database,
+    POSTGRES_SSL_MODE: 'disable',
+    LIGHTRAG_KV_STORAGE: 'PGKVStorage',
+    LIGHTRAG_GRAPH_STORAGE: 'PGGraphStorage',
+    LIGHTRAG_DOC_STATUS_STORAGE: 'PGDocStatusStorage',
+    LOG_LEVEL: 'error',
+  };
+}
+
+async function withDatabase<T>(fn: (database: string) => Promise<T>): Promise<T> {
+  const database = `ragspace_stats_bench_${randomBytes(4).toString('hex')}`;
+  const admin = await connectTo('postgres');
+  await admin.query(`CREATE DATABASE ${database}`);
+  try {
+    return await fn(database);
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+/** Entities per workspace: Zipf (s = 1) by a shuffled rank, summing to `total`. */
+function sizes(scale: Scale): number[] {
+  const weights = Array.from({ length: scale.workspaces }, (_, i) => 1 / (i + 1));
+  const sum = weights.reduce((a, b) => a + b, 0);
+  const counts = weights.map((w) => Math.max(1, Math.floor((scale.entities * w) / sum)));
+  counts[0]! += scale.entities - counts.reduce((a, b) => a + b, 0);
+  let state = 42;
+  const rnd = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    const t = Math.imul(state ^ (state >>> 15), state | 1);
+    return ((t ^ (t >>> 13)) >>> 0) / 2 ** 32;
+  };
+  for (let i = counts.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [counts[i], counts[j]] = [counts[j]!, counts[i]!];
+  }
+  return counts;
+}
+
+const wsName = (i: number) => `ws_${String(i).padStart(5, '0')}`;
+const entityName = (j: number) => `Entity ${String(j).padStart(7, '0')}`;
+
+/** Relation pairs: (j, j+1) and (j, j+2) around a ring, or every pair when n < 5. */
+function* pairs(n: number): Generator<[number, number]> {
+  if (n < 5) {
+    for (let a = 0; a < n; a++) for (let b = a + 1; b < n; b++) yield [a, b];
+    return;
+  }
+  for (let j = 0; j < n; j++) {
+    for (const d of [1, 2]) {
+      const k = (j + d) % n;
+      yield j < k ? [j, k] : [k, j];
+    }
+  }
+}
+
+/** COPY text, about 1 MB a chunk. */
+function copyStream(lines: Generator<string>): Readable {
+  return Readable.from(
+    (function* () {
+      let chunk = '';
+      for (const line of lines) {
+        chunk += line;
+        if (chunk.length > 1 << 20) {
+          yield chunk;
+          chunk = '';
+        }
+      }
+      if (chunk) yield chunk;
+    })(),
+  );
+}
+
+function* entityLines(counts: number[], stamp: string): Generator<string> {
+  for (const [i, n] of counts.entries()) {
+    const ws = wsName(i);
+    const degree = n < 5 ? n - 1 : 4;
+    for (let j = 0; j < n; j++) {
+      const name = entityName(j);
+      const type = ['person', 'organization', 'location', 'concept'][j % 4];
+      yield (
+        `${ws}\t${name}\t${name.toLowerCase()}\t${name}\t${type}\tAbout ${name} of ${ws}\t` +
+        `chunk-${j % 97}\tdoc-${j % 13}.pdf\t1718000000\t${degree}\t${stamp}\n`
+      );
+    }
+  }
+}
+
+function* relationLines(counts: number[], stamp: string): Generator<string> {
+  for (const [i, n] of counts.entries()) {
+    const ws = wsName(i);
+    for (const [a, b] of pairs(n)) {
+      yield (
+        `${ws}\t${entityName(a)}\t${entityName(b)}\t1\tLinks ${a} and ${b}\trelated\t` +
+        `chunk-${a % 97}\tdoc-${a % 13}.pdf\t1718000000\t${stamp}\n`
+      );
+    }
+  }
+}
+
+/** Documents (doc status) and chunks for four workspaces in five. */
+function* documentLines(counts: number[], chunks: boolean, stamp: string): Generator<string> {
+  for (const [i, n] of counts.entries()) {
+    if (i % 5 === 0) continue;
+    const docs = Math.ceil(n / 50);
+    for (let d = 0; d < docs * (chunks ? 3 : 1); d++) {
+      yield chunks
+        ? `${wsName(i)}\tchunk-${d}\tdoc-${Math.floor(d / 3)}\ttext of chunk ${d}\t${stamp}\n`
+        : `${wsName(i)}\tdoc-${d}\tprocessed\t${stamp}\n`;
+    }
+  }
+}
+
+const COPIES = {
+  ragspace_entities:
+    '(workspace, name, name_lower, entity_id, entity_type, description, source_id, file_path, ' +
+    'created_at, degree, updated_at)',
+  ragspace_relations:
+    '(workspace, source, target, weight, description, keywords, source_id, file_path, ' +
+    'created_at, updated_at)',
+  lightrag_doc_status: '(workspace, id, status, updated_at)',
+  lightrag_doc_chunks: '(workspace, id, full_doc_id, content, update_time)',
+};
+
+async function copyInto(client: pg.Client, table: keyof typeof COPIES, lines: Generator<string>) {
+  const started = performance.now();
+  await pipeline(
+    copyStream(lines),
+    client.query(copyFrom(`COPY ${table} ${COPIES[table]} FROM STDIN`)),
+  );
+  const rows = (await client.query(`SELECT count(*)::bigint AS n FROM ${table}`)).rows[0].n;
+  note(`${table}: ${rows} rows in ${fixed((performance.now() - started) / 1000)} s`);
+  return Number(rows);
+}
+
+/** Drops the graph's secondary indexes for the load and gives back their definitions. */
+async function dropSecondaryIndexes(client: pg.Client): Promise<string[]> {
+  const result = await client.query(
+    `SELECT indexname, indexdef FROM pg_indexes
+      WHERE tablename IN ('ragspace_entities', 'ragspace_relations')
+        AND indexname NOT LIKE '%\\_pk'`,
+  );
+  for (const row of result.rows) await client.query(`DROP INDEX ${row.indexname}`);
+  return result.rows.map((r) => r.indexdef as string);
+}
+
+interface Loaded {
+  entities: number;
+  relations: number;
+  documents: number;
+  chunks: number;
+  loadSeconds: number;
+  rebuildSeconds: number;
+}
+
+async function load(database: string, scale: Scale): Promise<Loaded> {
+  const client = await connectTo(database);
+  try {
+    const counts = sizes(scale);
+    const stamp = '2026-12-01 12:00:00';
+    const started = performance.now();
+    // Superuser only: no trigger fires in this session, so the load is a raw COPY.
+    await client.query(`SET session_replication_role = replica`);
+    await client.query(`SET maintenance_work_mem = '512MB'`);
+    const indexes = await dropSecondaryIndexes(client);
+    const loaded = {
+      entities: await copyInto(client, 'ragspace_entities', entityLines(counts, stamp)),
+      relations: await copyInto(client, 'ragspace_relations', relationLines(counts, stamp)),
+      documents: await copyInto(client, 'lightrag_doc_status', documentLines(counts, false, stamp)),
+      chunks: await copyInto(client, 'lightrag_doc_chunks', documentLines(counts, true, stamp)),
+    };
+    for (const definition of indexes) await client.query(definition);
+    await client.query('RESET session_replication_role');
+    const loadSeconds = (performance.now() - started) / 1000;
+    note(`loaded and indexed in ${fixed(loadSeconds)} s; rebuilding the statistics`);
+    const rebuilt = performance.now();
+    await rebuildStats(client, { progress: (line) => note(line) });
+    const rebuildSeconds = (performance.now() - rebuilt) / 1000;
+    await client.query('VACUUM ANALYZE');
+    return { ...loaded, loadSeconds, rebuildSeconds };
+  } finally {
+    await client.end();
+  }
+}
+
+/** The naive answer: every count by GROUP BY over the tables, joined, then filtered. */
+function naiveSql(where: string, order: string, limit: number): string {
+  const counted = (table: string, stamp: string) =>
+    `(SELECT workspace, count(*) AS n, max(${stamp}) AS u FROM ${table} GROUP BY workspace)`;
+  return `WITH e AS ${counted('ragspace_entities', 'updated_at')},
+    r AS ${counted('ragspace_relations', 'updated_at')},
+    d AS ${counted('lightrag_doc_status', 'updated_at')},
+    f AS ${counted('lightrag_doc_full', 'update_time')},
+    c AS ${counted('lightrag_doc_chunks', 'update_time')},
+    w AS ${counted('ragspace_workspaces', 'updated_at')},
+    n AS (SELECT workspace FROM e UNION SELECT workspace FROM r UNION SELECT workspace FROM d
+          UNION SELECT workspace FROM f UNION SELECT workspace FROM c
+          UNION SELECT workspace FROM w),
+    s AS (SELECT n.workspace COLLATE "C" AS name, COALESCE(e.n, 0) AS entity_count,
+                 COALESCE(r.n, 0) AS relation_count, COALESCE(d.n, f.n, 0) AS document_count,
+                 COALESCE(c.n, 0) AS chunk_count,
+                 date_trunc('milliseconds', GREATEST(e.u, r.u, d.u, f.u, c.u, w.u)) AS updated_at
+            FROM n LEFT JOIN e USING (workspace) LEFT JOIN r USING (workspace)
+                   LEFT JOIN d USING (workspace) LEFT JOIN f USING (workspace)
+                   LEFT JOIN c USING (workspace) LEFT JOIN w USING (workspace))
+    SELECT *, count(*) OVER () AS total FROM s WHERE ${where} ORDER BY ${order} LIMIT ${limit}`;
+}
+
+interface Case {
+  label: string;
+  params: Record<string, string>;
+  naive: string;
+}
+
+function cases(scale: Scale): Case[] {
+  return [
+    {
+      label: `full list (all ${scale.workspaces}, by name)`,
+      params: { limit: String(Math.min(scale.workspaces + 100, 10_000)) },
+      naive: naiveSql('true', 'name', 10_000),
+    },
+    {
+      label: 'q=7, min_entities=100, sort=-entity_count, limit 50',
+      params: { q: '7', min_entities: '100', sort: '-entity_count', limit: '50' },
+      naive: naiveSql(
+        `strpos(lower(name), '7') > 0 AND entity_count >= 100`,
+        'entity_count DESC, name',
+        50,
+      ),
+    },
+  ];
+}
+
+async function timings(runs: number, fn: () => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < 3; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    await fn();
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+/** The naive rows must be the list's rows: the comparison is of equal answers. */
+function checkSame(page: WorkspacePage, rows: Record<string, unknown>[], label: string): void {
+  const listed = page.workspaces.map((w) => `${w.name}:${w.entity_count}:${w.relation_count}`);
+  const naive = rows.map((r) => `${r.name}:${r.entity_count}:${r.relation_count}`);
+  if (JSON.stringify(listed) !== JSON.stringify(naive) || Number(rows[0]?.total) !== page.count) {
+    throw new Error(`${label}: the naive query answered differently`);
+  }
+}
+
+interface QueryFigures {
+  label: string;
+  rows: number;
+  p50: number;
+  p95: number;
+  naiveP50: number;
+  naiveP95: number;
+}
+
+async function measureQueries(
+  storage: PostgresStorage,
+  database: string,
+  scale: Scale,
+  runs: number,
+): Promise<QueryFigures[]> {
+  const client = await connectTo(database);
+  const figures: QueryFigures[] = [];
+  try {
+    for (const c of cases(scale)) {
+      const query: WorkspaceQuery = parseWorkspaceQuery(c.params);
+      const page = await storage.listWorkspaces(query);
+      checkSame(page, (await client.query(c.naive)).rows, c.label);
+      const fast = await timings(runs, () => storage.listWorkspaces(query));
+      note(`${c.label}: p50 ${fixed(percentile(fast, 0.5))} ms; now the naive query`);
+      const slow = await timings(Math.max(3, Math.round(runs / 8)), () => client.query(c.naive));
+      figures.push({
+        label: c.label,
+        rows: page.workspaces.length,
+        p50: percentile(fast, 0.5),
+        p95: percentile(fast, 0.95),
+        naiveP50: percentile(slow, 0.5),
+        naiveP95: percentile(slow, 0.95),
+      });
+    }
+  } finally {
+    await client.end();
+  }
+  return figures;
+}
+
+const STATS_TRIGGERS = ['ragspace_stats_ins', 'ragspace_stats_upd', 'ragspace_stats_del'];
+const GRAPH_TABLES = ['ragspace_entities', 'ragspace_relations'];
+
+/** The alternative not taken: row-level triggers updating the statistics row at once. */
+const ROW_LEVEL = {
+  create: `CREATE OR REPLACE FUNCTION bench_row_stats() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE col text := TG_ARGV[0];
+    BEGIN
+      IF TG_OP = 'INSERT' THEN
+        EXECUTE format('INSERT INTO ragspace_workspace_stats AS s (workspace, %1$I, updated_at)
+                        VALUES ($1, 1, $2) ON CONFLICT (workspace) DO UPDATE
+                        SET %1$I = s.%1$I + 1, updated_at = GREATEST(s.updated_at, $2)', col)
+          USING NEW.workspace, NEW.updated_at;
+      ELSIF TG_OP = 'DELETE' THEN
+        EXECUTE format('UPDATE ragspace_workspace_stats SET %1$I = %1$I - 1
+                         WHERE workspace = $1', col) USING OLD.workspace;
+      END IF;
+      RETURN NULL;
+    END $$`,
+  attach: (table: string, column: string) =>
+    `CREATE TRIGGER bench_row_stats AFTER INSERT OR DELETE ON ${table}
+       FOR EACH ROW EXECUTE FUNCTION bench_row_stats('${column}')`,
+  detach: (table: string) => `DROP TRIGGER IF EXISTS bench_row_stats ON ${table}`,
+};
+
+type Mode = 'statement-level (kept)' | 'no triggers' | 'row-level, immediate';
+const MODES: Mode[] = ['statement-level (kept)', 'no triggers', 'row-level, immediate'];
+
+async function setMode(client: pg.Client, mode: Mode): Promise<void> {
+  const action = mode === 'statement-level (kept)' ? 'ENABLE' : 'DISABLE';
+  for (const table of GRAPH_TABLES) {
+    for (const name of STATS_TRIGGERS) {
+      await client.query(`ALTER TABLE ${table} ${action} TRIGGER ${name}`);
+    }
+    await client.query(ROW_LEVEL.detach(table));
+  }
+  if (mode !== 'row-level, immediate') return;
+  await client.query(ROW_LEVEL.create);
+  await client.query(ROW_LEVEL.attach('ragspace_entities', 'entity_count'));
+  await client.query(ROW_LEVEL.attach('ragspace_relations', 'relation_count'));
+}
+
+/** Writes of 10,000 new entities and 20,000 relations each, through the backend. */
+async function writeBatch(storage: PostgresStorage, ws: string, entities: number) {
+  await storage.write(ws, async (w) => {
+    for (let j = 0; j < entities; j++) {
+      const properties = { entity_type: 'concept', description: `Entity ${j} of ${ws}` };
+      await w.upsertEntity({ name: entityName(j), properties });
+    }
+    for (const [a, b] of pairs(entities)) {
+      const properties = { description: `Links ${a} and ${b}`, keywords: 'related', weight: 1 };
+      await w.upsertRelation({ source: entityName(a), target: entityName(b), properties });
+    }
+  });
+}
+
+async function measureWrites(storage: PostgresStorage, database: string, rounds: number) {
+  const client = await connectTo(database);
+  const times = new Map<Mode, number[]>(MODES.map((m) => [m, []]));
+  const perWrite = 10_000;
+  const writes = 5;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const [m, mode] of MODES.entries()) {
+        await setMode(client, mode);
+        const started = performance.now();
+        for (let k = 0; k < writes; k++) {
+          await writeBatch(storage, `bench_${round}_${m}_${k}`, perWrite);
+        }
+        times.get(mode)!.push((performance.now() - started) / 1000);
+      }
+    }
+    await setMode(client, 'statement-level (kept)');
+  } finally {
+    await client.end();
+  }
+  const rows = writes * perWrite * 3;
+  return MODES.map((mode) => ({ mode, rowsPerSecond: rows / percentile(times.get(mode)!, 0.5) }));
+}
+
+/** 8 connections, each committing 40 transactions of 5 single-row inserts, one workspace. */
+async function measureContention(database: string) {
+  const results: { mode: Mode; perSecond: number }[] = [];
+  const admin = await connectTo(database);
+  try {
+    for (const mode of MODES) {
+      await setContentionMode(admin, mode);
+      const started = performance.now();
+      await Promise.all(Array.from({ length: 8 }, (_, n) => contentionWriter(database, mode, n)));
+      results.push({ mode, perSecond: (8 * 40) / ((performance.now() - started) / 1000) });
+    }
+    await setContentionMode(admin, 'statement-level (kept)');
+  } finally {
+    await admin.end();
+  }
+  return results;
+}
+
+async function setContentionMode(client: pg.Client, mode: Mode): Promise<void> {
+  const action = mode === 'statement-level (kept)' ? 'ENABLE' : 'DISABLE';
+  for (const name of STATS_TRIGGERS) {
+    await client.query(`ALTER TABLE lightrag_doc_chunks ${action} TRIGGER ${name}`);
+  }
+  await client.query(ROW_LEVEL.detach('lightrag_doc_chunks'));
+  if (mode !== 'row-level, immediate') return;
+  await client.query(ROW_LEVEL.create.replaceAll('NEW.updated_at', 'NEW.update_time'));
+  await client.query(ROW_LEVEL.attach('lightrag_doc_chunks', 'chunk_count'));
+}
+
+async function contentionWriter(database: string, mode: Mode, n: number): Promise<void> {
+  const client = await connectTo(database);
+  try {
+    for (let t = 0; t < 40; t++) {
+      await client.query('BEGIN');
+      for (let s = 0; s < 5; s++) {
+        await client.query(
+          `INSERT INTO lightrag_doc_chunks (workspace, id, content) VALUES ('hot', $1, 'x')`,
+          [`${mode.slice(0, 3)}-${n}-${t}-${s}`],
+        );
+      }
+      await client.query('COMMIT');
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+function scaleOf(args: string[]): Scale {
+  const full = args.includes('--full');
+  return {
+    workspaces: numberOption(args, 'workspaces', 10_000),
+    entities: numberOption(args, 'entities', full ? 10_000_000 : 2_000_000),
+  };
+}
+
+export async function run(options: BenchOptions): Promise<void> {
+  const scale = scaleOf(options.args);
+  const runs = numberOption(options.args, 'runs', 40);
+  await withDatabase(async (database) => {
+    const storage = await PostgresStorage.open(readConfig(env(database)), { log: silentLogger });
+    try {
+      note(`loading ${scale.entities} entities into ${scale.workspaces} workspaces`);
+      const loaded = await load(database, scale);
+      const queries = await measureQueries(storage, database, scale, runs);
+      note('writes through the backend, three ways');
+      const writes = await measureWrites(storage, database, 2);
+      note('8 concurrent writers of one workspace, three ways');
+      const contention = await measureContention(database);
+      report(scale, loaded, queries, writes, contention);
+    } finally {
+      await storage.close();
+    }
+  });
+}
+
+function report(
+  scale: Scale,
+  loaded: Loaded,
+  queries: QueryFigures[],
+  writes: { mode: Mode; rowsPerSecond: number }[],
+  contention: { mode: Mode; perSecond: number }[],
+): void {
+  console.log(
+    `\nWorkspace statistics: ${scale.workspaces} workspaces, ${loaded.entities} entities, ` +
+      `${loaded.relations} relations, ${loaded.documents} documents, ${loaded.chunks} chunks`,
+  );
+  console.log(
+    `COPY load + indexes ${fixed(loaded.loadSeconds)} s; ` +
+      `statistics rebuilt in ${fixed(loaded.rebuildSeconds, 2)} s\n`,
+  );
+  const ms = (v: number) => fixed(v, 1);
+  const rows = queries.map((q) => [
+    q.label,
+    String(q.rows),
+    ms(q.p50),
+    ms(q.p95),
+    q.p95 < 20 ? 'yes' : 'NO',
+    ms(q.naiveP50),
+    ms(q.naiveP95),
+    `${fixed(q.naiveP50 / q.p50, 0)}x`,
+  ]);
+  const headers = ['query', 'rows', 'p50 ms', 'p95 ms', 'p95 < 20', 'naive p50', 'naive p95'];
+  console.log(table([...headers, 'naive/ragspace (p50)'], rows));
+  const base = writes.find((w) => w.mode === 'no triggers')!.rowsPerSecond;
+  console.log(
+    table(
+      ['bulk writes through the backend', 'rows/s', 'vs no triggers'],
+      writes.map((w) => [w.mode, fixed(w.rowsPerSecond, 0), fixed(w.rowsPerSecond / base, 2)]),
+    ),
+  );
+  const free = contention.find((c) => c.mode === 'no triggers')!.perSecond;
+  console.log(
+    table(
+      ['8 writers, one workspace, 5-row transactions', 'commits/s', 'vs no triggers'],
+      contention.map((c) => [c.mode, fixed(c.perSecond, 0), fixed(c.perSecond / free, 2)]),
+    ),
+  );
+}
