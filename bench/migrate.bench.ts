@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -10,7 +10,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { readGraphml } from '../src/formats/graphml.ts';
@@ -28,7 +28,9 @@ import {
   orderedPair,
   RELATION_COLUMNS,
 } from '../src/storage/postgres/graph-codec.ts';
+import { copyValue } from '../src/storage/postgres/copy.ts';
 import { createPool } from '../src/storage/postgres/pool.ts';
+import type { SqlValue } from '../src/storage/postgres/sql.ts';
 import { ensureSchema } from '../src/storage/postgres/schema.ts';
 import { encodeVector } from '../src/storage/postgres/vectors.ts';
 import { fixed, note, numberOption, runChild, table, type BenchOptions } from './bench.ts';
@@ -46,7 +48,6 @@ import { entityName, Rng, writeGraphml } from './generate.ts';
 const FULL = { entities: 1_000_000, relations: 2_000_000, vectors: 100_000, dim: 1024 };
 const DESCRIPTION_CHARS = 120;
 const SELF = fileURLToPath(import.meta.url);
-const BIN = resolve(SELF, '../../bin/ragspace.js');
 
 interface Sizes {
   entities: number;
@@ -133,51 +134,53 @@ async function ensureWorkspace(dataDir: string, s: Sizes): Promise<string> {
 
 // ---- the limit: the same rows, loaded raw ----
 
-const esc = (v: unknown) =>
-  v === null
-    ? '\\N'
-    : String(v).replace(
-        /[\\\t\n\r]/g,
-        (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!,
-      );
+/** Lines of COPY text, written to a file in 1 MiB pieces. */
+class CopyFile {
+  private readonly fd: number;
+  private pending = '';
+
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+  }
+
+  row(values: SqlValue[]): void {
+    this.pending += values.map(copyValue).join('\t') + '\n';
+    if (this.pending.length > 1 << 20) this.flush();
+  }
+
+  private flush(): void {
+    writeSync(this.fd, this.pending);
+    this.pending = '';
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
 
 /** The graph as COPY text for ragspace's tables, encoded as the backend encodes it. */
-async function copyFiles(
-  graphml: string,
-  out: string,
-): Promise<{ entities: string; relations: string }> {
-  const entities = join(out, 'entities.tsv');
-  const relations = join(out, 'relations.tsv');
-  if (existsSync(relations)) return { entities, relations };
-  const e = openSync(entities, 'w');
-  const r = openSync(relations, 'w');
-  let pending = { e: '', r: '' };
-  const flush = (force: boolean) => {
-    if (force || pending.e.length > 1 << 20) (writeSync(e, pending.e), (pending.e = ''));
-    if (force || pending.r.length > 1 << 20) (writeSync(r, pending.r), (pending.r = ''));
-  };
+async function copyFiles(graphml: string, out: string) {
+  const paths = { entities: join(out, 'entities.tsv'), relations: join(out, 'relations.tsv') };
+  if (existsSync(paths.relations)) return paths;
+  const entities = new CopyFile(paths.entities);
+  const relations = new CopyFile(paths.relations);
   await readGraphml(graphml, {
     wantsAttributes: true,
     onNode: (node) => {
       const enc = encodeAttributes({ ...node.attributes, entity_id: node.id }, ENTITY_COLUMNS);
-      pending.e +=
-        ['bench', node.id, node.id.toLowerCase(), ...enc.columns, enc.extra, enc.types]
-          .map(esc)
-          .join('\t') + '\n';
-      flush(false);
+      const head = ['bench', node.id, node.id.toLowerCase()];
+      entities.row([...head, ...enc.columns, enc.extra, enc.types]);
     },
     onEdge: (edge) => {
       const [low, high] = orderedPair(edge.source, edge.target);
       const enc = encodeAttributes(edge.attributes, RELATION_COLUMNS);
-      pending.r +=
-        ['bench', low, high, ...enc.columns, enc.extra, enc.types].map(esc).join('\t') + '\n';
-      flush(false);
+      relations.row(['bench', low, high, ...enc.columns, enc.extra, enc.types]);
     },
   });
-  flush(true);
-  closeSync(e);
-  closeSync(r);
-  return { entities, relations };
+  entities.close();
+  relations.close();
+  return paths;
 }
 
 async function withDatabase<T>(name: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -287,7 +290,8 @@ async function rawVectorInserts(count: number, dim: number): Promise<number> {
 
 async function timeInserts(pool: pg.Pool, count: number, dim: number): Promise<number> {
   await pool.query(`CREATE EXTENSION IF NOT EXISTS vector`);
-  await pool.query(`CREATE TABLE v (workspace VARCHAR(255), id VARCHAR(255), entity_name VARCHAR(512),
+  await pool.query(`CREATE TABLE v (workspace VARCHAR(255), id VARCHAR(255),
+    entity_name VARCHAR(512),
     content TEXT, content_vector VECTOR(${dim}), PRIMARY KEY (workspace, id))`);
   const rows = [...vectorRows(count, dim)];
   const started = performance.now();
@@ -310,6 +314,28 @@ async function timeInserts(pool: pg.Pool, count: number, dim: number): Promise<n
 
 // ---- the migration, in its own process ----
 
+/**
+ * PGlite in a process of its own, so the migration's peak RSS is the migration's (an
+ * embedded PGlite alone holds 300-800 MB of WASM heap in whichever process runs it).
+ */
+async function startPgliteProcess(
+  directory: string,
+): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', SELF, '--pglite-server', directory], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (data: Buffer) => {
+      out += data.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    child.on('exit', (code) => reject(new Error(`the PGlite server stopped (${code})`)));
+  });
+  return { port, child };
+}
+
 function peakRssMb(): number {
   const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
   return match ? Number(match[1]) / 1024 : process.resourceUsage().maxRSS / 1024;
@@ -319,7 +345,11 @@ function peakRssMb(): number {
 async function child(envFile: string): Promise<void> {
   const { loadEnv, readConfig } = await import('../src/config.ts');
   const { migrate } = await import('../src/migrate/migrate.ts');
-  const config = readConfig(loadEnv(envFile, {}));
+  const env = loadEnv(envFile, {});
+  const config = readConfig(env);
+  // LightRAG reads an empty POSTGRES_VECTOR_INDEX_TYPE as "no index"; config.ts reads it
+  // as unset (HNSW), so the bench sets it itself (reported to the configuration's owner).
+  if (env.POSTGRES_VECTOR_INDEX_TYPE === '') config.postgres.vectorIndexType = '';
   const started = performance.now();
   const report = await migrate(config, { workspaces: ['big'], log: silentLogger });
   const ws = report.workspaces[0]!;
@@ -374,15 +404,24 @@ export async function run(options: BenchOptions): Promise<void> {
       POSTGRES_DATABASE: database,
     };
     const graph = await migrateInChild(graphEnv, options.dataDir, 'graph-to-postgres');
+    note('starting PGlite (its own process)');
+    const server = await startPgliteProcess(pglite);
     const vectorEnv = {
       WORKING_DIR: workingDir,
       LIGHTRAG_VECTOR_STORAGE: 'PGVectorStorage',
-      RAGSPACE_PGLITE_DIR: pglite,
+      POSTGRES_HOST: '127.0.0.1',
+      POSTGRES_PORT: String(server.port),
+      POSTGRES_USER: 'postgres',
+      POSTGRES_PASSWORD: 'unused',
+      POSTGRES_DATABASE: 'postgres',
+      POSTGRES_SSL_MODE: 'disable',
       EMBEDDING_MODEL: 'bench',
       EMBEDDING_DIM: String(s.dim),
       POSTGRES_VECTOR_INDEX_TYPE: '',
     };
-    const vectors = await migrateInChild(vectorEnv, options.dataDir, 'vectors-to-pglite');
+    const vectors = await migrateInChild(vectorEnv, options.dataDir, 'vectors-to-pglite').finally(
+      () => server.child.kill(),
+    );
     report(s, scale, { graph, vectors, rawSeconds, rawVectorSeconds });
   } finally {
     await dropDatabase(database);
@@ -435,7 +474,8 @@ function report(s: Sizes, scale: number, r: Results): void {
     ],
   ];
   process.stdout.write(
-    `scale ${scale}: ${s.entities} entities, ${s.relations} relations, ${s.vectors} vectors of ${s.dim}\n`,
+    `scale ${scale}: ${s.entities} entities, ${s.relations} relations, ` +
+      `${s.vectors} vectors of ${s.dim}\n`,
   );
   process.stdout.write(table(['target', 'how', 'rows', 'seconds', 'rows/s', 'peak RSS MB'], rows));
   const share = (r.rawSeconds / r.graph.seconds) * 100;
@@ -444,6 +484,20 @@ function report(s: Sizes, scale: number, r: Results): void {
   );
 }
 
-if (process.argv[1] === SELF && process.argv[2] === '--child') {
-  await child(process.argv[3]!);
+/** Server mode: PGlite with pgvector behind its socket server, until killed. */
+async function pgliteServer(directory: string): Promise<void> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { vector } = await import('@electric-sql/pglite-pgvector');
+  const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
+  const db = await PGlite.create(directory, { extensions: { vector } });
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 8 });
+  await server.start();
+  process.stdout.write(
+    JSON.stringify({ port: Number(server.getServerConn().split(':').pop()) }) + '\n',
+  );
+}
+
+if (process.argv[1] === SELF && process.argv[2] === '--child') await child(process.argv[3]!);
+if (process.argv[1] === SELF && process.argv[2] === '--pglite-server') {
+  await pgliteServer(process.argv[3]!);
 }

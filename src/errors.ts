@@ -218,6 +218,15 @@ export const postgresErrors = {
         'fix the table by hand (or use another database) and start again.',
       { table },
     ),
+
+  schemaNotCreated: (object: string, reason: string) =>
+    new RagspaceError(
+      'SCHEMA_INCOMPATIBLE',
+      `${object} is missing and could not be created: ${reason}. Create it as the table ` +
+        'owner (start ragspace once with a role that may), or grant this role CREATE on the ' +
+        'schema; `ragspace doctor` shows what is missing.',
+      { object },
+    ),
 };
 
 /** Errors of the file backend (LightRAG's JSON, GraphML and nano-vectordb files). */
@@ -311,7 +320,8 @@ export const migrationErrors = {
   sourceChanged: (workspace: string, files: string[]) =>
     new RagspaceError(
       'FILE_CHANGED',
-      `Files of workspace "${workspace}" changed while they were being read (${files.join(', ')}); ` +
+      `Files of workspace "${workspace}" changed while they were being read ` +
+        `(${files.join(', ')}); ` +
         'the copy may mix old and new data and is not reported as migrated. Stop whatever ' +
         'writes them (a running LightRAG server) and run the migration again; it resumes.',
       { workspace, files },

@@ -2,11 +2,7 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { errors } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import {
-  EMBEDDED_CONNECTIONS,
-  startEmbedded,
-  type EmbeddedServer,
-} from '../storage/postgres/embedded.ts';
+import type { EmbeddedServer } from '../storage/postgres/embedded.ts';
 import {
   acquire,
   chooseSsl,
@@ -88,8 +84,14 @@ async function serverTarget(config: Config, log: Logger): Promise<PgTarget> {
   return withRetries(where, retryPolicy(config), log, () => chooseSsl(target, mode));
 }
 
-function embeddedTarget(embedded: EmbeddedServer): PgTarget {
-  return {
+/**
+ * PGlite is loaded only when used: its modules alone add about 50 MB to the process, which
+ * a migration into a server should not carry.
+ */
+async function startPglite(dir: string, log: Logger) {
+  const { EMBEDDED_CONNECTIONS, startEmbedded } = await import('../storage/postgres/embedded.ts');
+  const embedded = await startEmbedded(dir, log);
+  const target: PgTarget = {
     host: embedded.host,
     port: embedded.port,
     user: 'postgres',
@@ -98,6 +100,7 @@ function embeddedTarget(embedded: EmbeddedServer): PgTarget {
     maxConnections: EMBEDDED_CONNECTIONS,
     ssl: false,
   };
+  return { embedded, target };
 }
 
 export function selectedStores(config: Config): StoreSet {
@@ -113,9 +116,10 @@ export async function openTarget(config: Config, log: Logger, prepare: boolean):
   const stores = storesOf(config);
   const vectors = vectorSettings(config);
   const dir = config.postgres.embeddedDir;
-  const embedded = dir ? await startEmbedded(dir, log) : undefined;
+  const pglite = dir ? await startPglite(dir, log) : undefined;
+  const embedded: EmbeddedServer | undefined = pglite?.embedded;
   try {
-    const target = embedded ? embeddedTarget(embedded) : await serverTarget(config, log);
+    const target = pglite ? pglite.target : await serverTarget(config, log);
     const pool = createPool(target);
     const where = embedded ? `pglite:${embedded.directory}` : describeTarget(target);
     const db: TargetDb = {

@@ -122,14 +122,19 @@ describe('appending to the workspace files', () => {
     const dir = tempDir();
     try {
       const directory = copyOf(dir.path, await seeded(dir.path), 'ws');
+      // Python writes 1.0 where a rewrite here writes 1: only an append keeps it.
+      const python = read(directory, CHUNKS).replace('"count": 1', '"count": 1.0');
+      writeFileSync(join(directory, CHUNKS), python);
       const storage = new FileStorage(dir.path, options);
       await storage.write('ws', grow);
       await storage.write('ws', (w) => w.upsertKv('entity_chunks', chunks(['Frank'])));
 
+      const text = read(directory, CHUNKS);
+      assert.ok(text.startsWith(python.slice(0, -2)), 'appended');
       const store: KvStore = await loadKv(join(directory, CHUNKS));
       const rewrite = new MemorySink();
       await writeKv(store, rewrite, { strippedSurrogates: 0, keptSurrogateIds: 0 });
-      assert.equal(read(directory, CHUNKS), rewrite.toString());
+      assert.equal(text.replace('"count": 1.0', '"count": 1'), rewrite.toString());
       assert.equal(store.size, 5);
     } finally {
       dir.cleanup();
@@ -202,7 +207,8 @@ describe('appending to the workspace files', () => {
     try {
       const directory = join(dir.path, 'ws');
       const lxml =
-        "<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">" +
+        "<?xml version='1.0' encoding='utf-8'?>\n" +
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">' +
         '<key id="d1" for="node" attr.name="description" attr.type="string"/>\n' +
         '<key id="d0" for="node" attr.name="entity_id" attr.type="string"/>\n' +
         '<graph edgedefault="undirected"><node id="A">\n  <data key="d0">A</data>\n' +

@@ -99,7 +99,7 @@ describe('checks before writing, and what the copy reports', () => {
     assert.equal(await rows('torn'), 0);
   });
 
-  it('refuses ids PostgreSQL would alter (B05) and values longer than their column (B20)', async () => {
+  it('refuses ids PostgreSQL would alter (B05), values too long for a column (B20)', async () => {
     writeTree(root, {
       'bad/graph_chunk_entity_relation.graphml': graphml(node('A')),
       'bad/kv_store_doc_status.json': json({
@@ -117,7 +117,7 @@ describe('checks before writing, and what the copy reports', () => {
     assert.equal(await rows('bad'), 0);
   });
 
-  it('replaces NUL and lone surrogates in values by one policy, lists them, and verifies', async () => {
+  it('replaces NUL and lone surrogates in values by one policy and lists them', async () => {
     writeTree(root, {
       'text/graph_chunk_entity_relation.graphml': graphml(node('A')),
       'text/kv_store_text_chunks.json': json({
@@ -145,7 +145,7 @@ describe('checks before writing, and what the copy reports', () => {
     );
   });
 
-  it("reports the source graph's self-loops, reciprocal duplicates and non-finite weights", async () => {
+  it("reports the graph's self-loops, reciprocal duplicates, non-finite weights", async () => {
     writeTree(root, {
       'graph/graph_chunk_entity_relation.graphml': graphml(
         node('A') +
@@ -166,12 +166,14 @@ describe('checks before writing, and what the copy reports', () => {
     assert.equal(report.findings.find((f) => f.code === 'self_loop')?.count, 1);
     assert.equal(report.findings.find((f) => f.code === 'non_finite_weight')?.count, 2);
     const [merged] = await db.query(
-      `SELECT weight, description FROM ragspace_relations WHERE workspace = 'graph' AND source = 'A' AND target = 'B'`,
+      `SELECT weight, description FROM ragspace_relations
+        WHERE workspace = 'graph' AND source = 'A' AND target = 'B'`,
     );
     // networkx's add_edge merges: the later weight wins, the earlier description survives.
     assert.deepEqual(merged, { weight: 2, description: 'first' });
     const [nan] = await db.query(
-      `SELECT weight::text AS w FROM ragspace_relations WHERE workspace = 'graph' AND target = 'C' AND source = 'B'`,
+      `SELECT weight::text AS w FROM ragspace_relations
+        WHERE workspace = 'graph' AND target = 'C' AND source = 'B'`,
     );
     assert.equal(nan!.w, 'NaN');
   });
@@ -206,7 +208,8 @@ describe('checks before writing, and what the copy reports', () => {
       .sort();
     assert.deepEqual(dropped, ['content', 'multimodal_processed', 'odd']);
     const stored = await db.query(
-      `SELECT id, status, chunks_count, created_at::text AS c FROM lightrag_doc_status WHERE workspace = 'docs' ORDER BY id`,
+      `SELECT id, status, chunks_count, created_at::text AS c FROM lightrag_doc_status
+        WHERE workspace = 'docs' ORDER BY id`,
     );
     const byId = Object.fromEntries(stored.map((r) => [r.id, r]));
     assert.equal(byId.unknown.status, 'handling');
@@ -238,7 +241,7 @@ describe('checks before writing, and what the copy reports', () => {
     assert.equal(existsSync(pglite), false);
   });
 
-  it('does not report a workspace as migrated when its files change during the run (B02)', async () => {
+  it('does not report a workspace migrated when its files change meanwhile (B02)', async () => {
     writeTree(root, { 'moving/graph_chunk_entity_relation.graphml': graphml(node('A')) });
     const path = join(root, 'moving/graph_chunk_entity_relation.graphml');
     const progress: Progress = {
@@ -267,7 +270,7 @@ describe('checks before writing, and what the copy reports', () => {
     assert.deepEqual(entities.differences?.extra, ['Z']);
   });
 
-  it('rolls back: asks first, refuses without a terminal, deletes only that workspace', async () => {
+  it('rolls back: asks, refuses without a terminal, deletes only that workspace', async () => {
     const envFile = join(root, '.env');
     writeEnvFile(envFile, env());
     const checksum = treeChecksum(root);

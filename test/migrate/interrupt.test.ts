@@ -96,7 +96,8 @@ describe('a migration process that is interrupted', () => {
       `SELECT count(*)::int AS n, count(DISTINCT name)::int AS d FROM ragspace_entities`,
     );
     const [relations] = await db.query(
-      `SELECT count(*)::int AS n, count(DISTINCT (source, target))::int AS d FROM ragspace_relations`,
+      `SELECT count(*)::int AS n, count(DISTINCT (source, target))::int AS d
+         FROM ragspace_relations`,
     );
     assert.deepEqual(entities, { n: ENTITIES, d: ENTITIES });
     assert.deepEqual(relations, { n: RELATIONS, d: RELATIONS });

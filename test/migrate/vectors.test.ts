@@ -55,7 +55,7 @@ describe('reading nano-vectordb files in pieces', () => {
   it('finds data rows and matrix rows that do not pair (B07)', async () => {
     const path = join(dir.path, 'vdb_relationships.json');
     writeNanoVdb(path, 8, rows(5, 'rel'), 4);
-    const text = JSON.parse((await import('node:fs')).readFileSync(path, 'utf8')) as {
+    const text = JSON.parse(readFileSync(path, 'utf8')) as {
       data: unknown[];
       matrix: string;
     };

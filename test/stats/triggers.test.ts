@@ -120,6 +120,44 @@ for (const backend of STATS_BACKENDS) {
       await assertKeptMatchesFresh(db.env, 'after start-ups', { stamps: false });
     });
 
+    it('apply each transaction once, with savepoints and immediate constraints', async () => {
+      const insert = (id: string) =>
+        client.query(
+          `INSERT INTO lightrag_doc_chunks (workspace, id, content) VALUES ('tx', $1, 'x')`,
+          [id],
+        );
+      for (const step of [
+        'BEGIN',
+        'SET CONSTRAINTS ALL IMMEDIATE',
+        'a',
+        'b',
+        'COMMIT',
+        'BEGIN',
+        'SAVEPOINT s',
+        'c',
+        'ROLLBACK TO SAVEPOINT s',
+        'd',
+        'COMMIT',
+        'BEGIN',
+        'e',
+        'SAVEPOINT s',
+        'f',
+        'RELEASE SAVEPOINT s',
+        'SAVEPOINT t',
+        'g',
+        'ROLLBACK TO SAVEPOINT t',
+        'TRUNCATE lightrag_llm_cache',
+        'h',
+        'COMMIT',
+      ]) {
+        await (step.length === 1 ? insert(step) : client.query(step));
+      }
+      assert.equal(await keptCount(client, 'tx', 'chunk_count'), 6, 'a, b, d, e, f and h');
+      const pending = await client.query('SELECT count(*)::int AS n FROM ragspace_stats_pending');
+      assert.equal(pending.rows[0].n, 0, 'nothing left pending');
+      await assertKeptMatchesFresh(db.env, 'after the transactions', { stamps: false });
+    });
+
     it('are repaired at start-up when one of them was dropped', async () => {
       await client.query('DROP TRIGGER ragspace_stats_del ON lightrag_doc_status');
       await opened.storage.write('main', (w) =>

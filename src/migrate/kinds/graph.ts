@@ -123,7 +123,7 @@ async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<Source
  * every other connection.
  */
 const batchRows = (target: TargetContext) => (target.db.canCopy ? 5 * COPY_MIN_ROWS : 500);
-const BULK_ROWS = 20_000;
+const BULK_ROWS = 5000;
 
 async function upsertBatch(target: TargetContext, store: string, writes: unknown[]) {
   await withClient(target.db, target.log, (client) =>
@@ -157,15 +157,32 @@ async function sendBatch(target: TargetContext, store: string, writes: unknown[]
   if (!copied) await upsertBatch(target, store, writes);
 }
 
-/** Collects a store's records into transactions of `batchRows` rows. */
+/** Characters of text a pending batch may hold, however few its records (B19). */
+const BATCH_CHARS = 16 * 1024 * 1024;
+
+function textSize(item: unknown): number {
+  let size = 0;
+  for (const value of Object.values((item as Entity | Relation).properties)) {
+    if (typeof value === 'string') size += value.length;
+  }
+  return size;
+}
+
+/** Collects a store's records into transactions of `batchRows` rows (or BATCH_CHARS). */
 async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch) {
   const key = `pending:${batch.store}`;
   const pending = (target.state.get(key) as unknown[] | undefined) ?? [];
-  for (const item of batch.items) pending.push(item.write);
+  let chars = (target.state.get(`${key}:chars`) as number | undefined) ?? 0;
+  for (const item of batch.items) {
+    pending.push(item.write);
+    chars += textSize(item.write);
+  }
   target.state.set(key, pending);
+  target.state.set(`${key}:chars`, chars);
   const size = (await bulkOf(target)) ? BULK_ROWS : batchRows(target);
-  if (pending.length < size) return;
+  if (pending.length < size && chars < BATCH_CHARS) return;
   target.state.delete(key);
+  target.state.delete(`${key}:chars`);
   // The next batches are read and converted while this one is being sent.
   await target.state.get('graph:sending');
   const sending = sendBatch(target, batch.store, pending);
@@ -180,6 +197,7 @@ async function finish(target: TargetContext): Promise<void> {
   for (const store of [ENTITY_STORE, RELATION_STORE]) {
     const pending = target.state.get(`pending:${store}`) as unknown[] | undefined;
     target.state.delete(`pending:${store}`);
+    target.state.delete(`pending:${store}:chars`);
     if (pending?.length) await sendBatch(target, store, pending);
   }
   const bulk = await bulkOf(target);

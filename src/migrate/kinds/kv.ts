@@ -28,6 +28,7 @@ import {
  * batch). Every check happens in `check`; the copy pass only converts and writes.
  */
 const BATCH = 500;
+const BATCH_BYTES = 16 * 1024 * 1024;
 const PAGE = 1000;
 
 export function specOf(namespace: KvNamespace): RecordTable {
@@ -81,14 +82,20 @@ async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<Source
   // Checks were reported by `check`; this pass only needs the canonical form.
   const quiet = newPolicy(ctx.workspace);
   let items: SourceBatch['items'] = [];
+  let bytes = 0;
+  let last = 0;
   for await (const entry of readKvEntries(path, plan.namespace === 'llm_response_cache')) {
+    // Records are as large as they come (whole documents): a batch ends at BATCH_BYTES too.
+    bytes += entry.offset - last;
+    last = entry.offset;
     const fields = canonicalKv(spec, entry.id, entry.value, quiet);
     quiet.notices.length = 0;
     const write = recordForWrite(spec, entry.value as KvRecord);
     items.push({ record: { key: entry.id, label: entry.id, fields }, write });
-    if (items.length >= BATCH) {
+    if (items.length >= BATCH || bytes >= BATCH_BYTES) {
       yield { store: plan.store, items };
       items = [];
+      bytes = 0;
     }
   }
   if (items.length > 0) yield { store: plan.store, items };

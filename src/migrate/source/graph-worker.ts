@@ -31,8 +31,11 @@ export type GraphWorkerMessage =
 
 const input = workerData as GraphWorkerInput;
 const counter = new Int32Array(input.inFlight);
+/** A batch also ends at this many characters of text, whatever its record count (B19). */
+const BATCH_CHARS = 8 * 1024 * 1024;
 let nodes: GraphmlNode[] = [];
 let edges: GraphmlEdge[] = [];
+let chars = 0;
 
 /** NaN and infinities (GraphML doubles may hold them) survive JSON as tagged strings. */
 function numbers(_key: string, value: unknown): unknown {
@@ -57,10 +60,14 @@ function flush(): void {
   post({ kind: 'batch', json: plain.includes('null') ? JSON.stringify(batch, numbers) : plain });
   nodes = [];
   edges = [];
+  chars = 0;
 }
 
-function full(): boolean {
-  return nodes.length + edges.length >= input.batchSize;
+function full(attributes: Record<string, unknown>): boolean {
+  for (const value of Object.values(attributes)) {
+    if (typeof value === 'string') chars += value.length;
+  }
+  return nodes.length + edges.length >= input.batchSize || chars >= BATCH_CHARS;
 }
 
 async function run(): Promise<void> {
@@ -69,11 +76,11 @@ async function run(): Promise<void> {
       wantsAttributes: input.wantsAttributes,
       onNode: (node) => {
         nodes.push(node);
-        if (full()) flush();
+        if (full(node.attributes)) flush();
       },
       onEdge: (edge) => {
         edges.push(edge);
-        if (full()) flush();
+        if (full(edge.attributes)) flush();
       },
       onDirected: () => post({ kind: 'directed' }),
     });

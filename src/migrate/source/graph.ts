@@ -36,7 +36,10 @@ function startWorker(input: GraphWorkerInput): Worker {
   const code =
     `import(${JSON.stringify(TSX_URL)})` +
     `.then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
-  return new Worker(code, { eval: true, workerData: input });
+  // The reader holds a batch or two; a small young generation keeps its heap (and so
+  // the process's RSS) from growing into what V8 would otherwise allow itself.
+  const resourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 512 };
+  return new Worker(code, { eval: true, workerData: input, resourceLimits });
 }
 
 /** Queues worker messages and hands them out one `await` at a time. */

@@ -176,7 +176,9 @@ function readPendingRows(value: unknown): Map<string, PendingRow> {
 
 /**
  * A namespace may appear more than once: a write that only adds rows appends them as
- * another member (append.ts). Members merge in file order, a later row winning.
+ * another member (append.ts). Members merge in file order, a later row winning. (Builds
+ * of ragspace from before appending kept only the last member of a namespace; the next
+ * full rewrite, e.g. by `ragspace reembed`, folds the members into one.)
  */
 export async function loadPending(path: string): Promise<PendingStore> {
   const store = new PendingStore();

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../log.ts';
-import { EMBEDDED_CONNECTIONS, startEmbedded, type EmbeddedServer } from './embedded.ts';
+import { EMBEDDED_POOL_SIZE, startEmbedded, type EmbeddedServer } from './embedded.ts';
 import {
   chooseSsl,
   createPool,
@@ -60,7 +60,7 @@ export async function connect(
     const target = await serverTarget(config, policy, log);
     const pglite = await withRetries(describeTarget(target), policy, log, () => isPglite(target));
     if (pglite) log.warn('postgres.pglite_server', { target: describeTarget(target) });
-    const pooled = pglite ? { ...target, maxConnections: EMBEDDED_CONNECTIONS } : target;
+    const pooled = pglite ? { ...target, maxConnections: EMBEDDED_POOL_SIZE } : target;
     return { pool: createPool(pooled), target: pooled, embedded: undefined, pglite };
   }
   const embedded = await startEmbedded(dir, log);
@@ -70,7 +70,7 @@ export async function connect(
     user: 'postgres',
     password: undefined,
     database: 'postgres',
-    maxConnections: EMBEDDED_CONNECTIONS,
+    maxConnections: EMBEDDED_POOL_SIZE,
     ssl: false,
   };
   return { pool: createPool(target), target, embedded, pglite: true };

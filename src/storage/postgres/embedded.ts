@@ -29,13 +29,19 @@ export interface EmbeddedServer {
 
 const LOCK_FILE = 'ragspace.lock';
 /**
- * One connection: PGlite is a single backend, and pglite-socket interleaves the
- * extended-protocol messages of concurrent connections (clobbering the unnamed statement)
- * and can then stall its queue for good (electric-sql/pglite#1046). One client in the
- * pool serialises everything before it reaches the socket; PGlite runs one statement at
- * a time anyway.
+ * One working connection: PGlite is a single backend, and pglite-socket interleaves the
+ * extended-protocol messages of connections that talk at the same time (clobbering the
+ * unnamed statement) and can then stall its queue for good (electric-sql/pglite#1046).
+ * The storage's pool has one client, which serialises everything before it reaches the
+ * socket (PGlite runs one statement at a time anyway).
  */
-export const EMBEDDED_CONNECTIONS = 1;
+export const EMBEDDED_POOL_SIZE = 1;
+
+/**
+ * For pools that also hold an idle connection for a session lock (the migration's
+ * workspace lock): two connections, of which only one may ever be talking.
+ */
+export const EMBEDDED_CONNECTIONS = 2;
 
 function processAlive(pid: number): boolean {
   try {

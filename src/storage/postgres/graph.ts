@@ -187,7 +187,9 @@ async function namedValues(session: Session, sql: string, names: string[]) {
 
 /**
  * The graph as the backend-neutral BFS in src/graph/subgraph.ts asks for it: every call
- * is one statement for a whole BFS level, never one per node.
+ * is one statement for a whole BFS level, never one per node. Shortcoming: `neighbours`
+ * returns every neighbour of the level (the BFS then keeps the highest-degree ones), so
+ * a hub with hundreds of thousands of relations costs one large index scan.
  */
 export function subgraphSource(session: Session): SubgraphSource {
   return {

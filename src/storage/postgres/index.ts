@@ -98,7 +98,9 @@ export class PostgresStorage implements StorageBackend {
     try {
       const client = await acquire(connection.pool, request.database, startupPolicy(config), log);
       const schema = await ensureSchema(client, request, log).finally(() => client.release());
-      return new PostgresStorage(connection, schema, stores, naming, log);
+      const storage = new PostgresStorage(connection, schema, stores, naming, log);
+      log.info('postgres.ready', { location: storage.location, stores, canCopy: storage.canCopy });
+      return storage;
     } catch (error) {
       await closeConnection(connection);
       throw error;

@@ -285,6 +285,11 @@ export async function getRecords(
   return new Map(result.rows.map((row) => [row.id as string, decodeRecord(spec, row)]));
 }
 
+/**
+ * A NULL column cannot say whether the record had the field set to null or lacked it:
+ * it reads back as missing, except for the fields LightRAG always writes (`nullable`).
+ * Shortcoming, kept on purpose: `{"error_msg": null}` comes back without error_msg.
+ */
 function decodeField(field: FieldSpec, value: unknown): { keep: boolean; value?: unknown } {
   if (value === null || value === undefined) return { keep: field.nullable === true, value: null };
   if (field.hideAbsent && JSON.stringify(value) === stringifyAbsent(field.absent)) {

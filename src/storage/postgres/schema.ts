@@ -99,12 +99,15 @@ export function vectorTables(settings: VectorSettings): Record<VectorNamespace, 
   };
 }
 
-async function ddl(client: pg.PoolClient, sql: string): Promise<void> {
+/** Runs one DDL statement; `object` names what it makes, for the error a user sees. */
+async function ddl(client: pg.PoolClient, sql: string, object: string): Promise<void> {
   try {
     await client.query(sql);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === undefined || !RACE_CODES.has(code)) throw error;
+    if (code !== undefined && RACE_CODES.has(code)) return;
+    if (code === '42501') throw postgresErrors.schemaNotCreated(object, 'permission denied');
+    throw error;
   }
 }
 
@@ -122,7 +125,7 @@ async function extensionInstalled(client: pg.PoolClient, name: string): Promise<
 async function ensureExtension(client: pg.PoolClient, name: string): Promise<boolean> {
   if (await extensionInstalled(client, name)) return true;
   try {
-    await ddl(client, `CREATE EXTENSION IF NOT EXISTS ${name}`);
+    await ddl(client, `CREATE EXTENSION IF NOT EXISTS ${name}`, `Extension ${name}`);
     return true;
   } catch {
     return false;
@@ -161,16 +164,14 @@ async function addMissingColumns(client: pg.PoolClient, table: TableDef): Promis
   const present = await tableColumns(client, table.name);
   for (const column of table.columns) {
     if (present.has(column.name)) continue;
-    await ddl(
-      client,
-      `ALTER TABLE ${table.name} ADD COLUMN IF NOT EXISTS ${column.name} ${column.type}`,
-    );
+    const sql = `ALTER TABLE ${table.name} ADD COLUMN IF NOT EXISTS ${column.name} ${column.type}`;
+    await ddl(client, sql, `Column ${table.name}.${column.name}`);
   }
 }
 
 async function ensureTable(client: pg.PoolClient, table: TableDef, log: Logger): Promise<void> {
   if (!(await exists(client, table.name))) {
-    await ddl(client, createTableSql(table));
+    await ddl(client, createTableSql(table), `Table ${table.name}`);
     log.info('postgres.table_created', { table: table.name });
   } else {
     await addMissingColumns(client, table);
@@ -183,10 +184,8 @@ async function ensureTable(client: pg.PoolClient, table: TableDef, log: Logger):
   }
   for (const index of table.indexes) {
     if (await exists(client, index.name)) continue;
-    await ddl(
-      client,
-      `CREATE INDEX IF NOT EXISTS ${index.name} ON ${table.name} ${index.definition}`,
-    );
+    const sql = `CREATE INDEX IF NOT EXISTS ${index.name} ON ${table.name} ${index.definition}`;
+    await ddl(client, sql, `Index ${index.name}`);
   }
 }
 
@@ -308,6 +307,8 @@ async function ensureVectorIndex(
 ): Promise<void> {
   const sql = vectorIndexSql(table, type, settings);
   if (!sql) return;
+  // LightRAG drops the other types' indexes first; ragspace never drops: any vector
+  // index already there is kept, and the configured type is not added beside it.
   for (const suffix of INDEX_SUFFIXES) {
     if (await exists(client, safeIndexName(table, suffix))) return;
   }
@@ -316,7 +317,7 @@ async function ensureVectorIndex(
     log.warn('postgres.vector_index_skipped', { table, reason: skip });
     return;
   }
-  await ddl(client, sql);
+  await ddl(client, sql, `Vector index of ${table}`);
 }
 
 async function vectorIndexObstacle(

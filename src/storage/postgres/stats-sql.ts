@@ -20,7 +20,7 @@ export const STATS_TABLE = 'ragspace_workspace_stats';
 export const PENDING_TABLE = 'ragspace_stats_pending';
 export const SOURCES_TABLE = 'ragspace_stats_sources';
 /** Bumped whenever a function body changes, so start-up replaces the old ones. */
-export const STATS_VERSION = 'ragspace-stats 2';
+export const STATS_VERSION = 'ragspace-stats 4';
 
 /** The kept counters, in code order (code = index + 1, the value stored in `pending`). */
 export const COUNTERS = [
@@ -61,6 +61,21 @@ export function quoteIdent(name: string): string {
 
 const quoteLiteral = (text: string) => "'" + text.replace(/'/g, "''") + "'";
 
+/**
+ * Whether ragspace can serve the name (src/workspace/name.ts: 1-64 of A-Z a-z 0-9 _ -,
+ * not starting with "-"). Stored, because a regex per row and request costs more than
+ * the rest of the list; written without `{0,63}`, which PostgreSQL's regex engine makes
+ * about five times slower.
+ */
+export const LISTED_COLUMN = `listed BOOLEAN GENERATED ALWAYS AS
+    (workspace ~ '^[A-Za-z0-9_][A-Za-z0-9_-]*$' AND length(workspace) <= 64) STORED`;
+
+/** Columns added after a table's first release: [table, column, definition]. */
+export const LATE_COLUMNS: [string, string, string][] = [
+  [STATS_TABLE, 'listed', LISTED_COLUMN],
+  [PENDING_TABLE, 'first', 'first BOOLEAN NOT NULL DEFAULT false'],
+];
+
 export function tablesSql(): string[] {
   const counters = COUNTERS.map((c) => `${c} BIGINT NOT NULL DEFAULT 0`).join(',\n  ');
   return [
@@ -71,6 +86,7 @@ export function tablesSql(): string[] {
   ${counters},
   document_count BIGINT GENERATED ALWAYS AS
     (CASE WHEN doc_status_count > 0 THEN doc_status_count ELSE full_docs_count END) STORED,
+  ${LISTED_COLUMN},
   updated_at TIMESTAMP(3),
   CONSTRAINT ${STATS_TABLE}_pk PRIMARY KEY (workspace)
 ) WITH (fillfactor = 80)`,
@@ -81,7 +97,8 @@ export function tablesSql(): string[] {
   workspace TEXT NOT NULL,
   counter SMALLINT NOT NULL,
   delta BIGINT NOT NULL,
-  stamp TIMESTAMP
+  stamp TIMESTAMP,
+  first BOOLEAN NOT NULL DEFAULT false
 )`,
     `CREATE INDEX IF NOT EXISTS idx_${PENDING_TABLE}_txid ON ${PENDING_TABLE} (txid)`,
     `CREATE TABLE IF NOT EXISTS ${SOURCES_TABLE} (
@@ -119,19 +136,41 @@ function stampExpression(stamp: (typeof STAMPS)[number]): string {
   return stamp === 'none' ? 'NULL::timestamp' : stamp;
 }
 
+/**
+ * A statement trigger's body: its deltas (`select` yields workspace, delta, stamp) go to
+ * the pending table. The transaction's first pending row is marked `first`, which queues
+ * the one deferred event that applies them all at commit; the transaction-local setting
+ * `ragspace.stats_txid` remembers that it is queued (both vanish together if a
+ * subtransaction rolls back, and a flush clears the setting, so nothing is left behind).
+ */
+function pendingBody(select: string): string {
+  return `DECLARE
+  k smallint := TG_ARGV[0];
+  tx bigint := txid_current();
+  mark boolean := current_setting('ragspace.stats_txid', true) IS DISTINCT FROM tx::text;
+  n bigint;
+BEGIN
+  -- Set before the insert: under SET CONSTRAINTS IMMEDIATE the event fires inside it,
+  -- and its flush must be what clears the setting.
+  IF mark THEN PERFORM set_config('ragspace.stats_txid', tx::text, true); END IF;
+  INSERT INTO ${PENDING_TABLE} (txid, workspace, counter, delta, stamp, first)
+  SELECT tx, workspace, k, delta, stamp, mark AND row_number() OVER () = 1
+    FROM (${select}) d;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  -- Nothing inserted, so no event queued: the next statement must mark again.
+  IF n = 0 AND mark THEN PERFORM set_config('ragspace.stats_txid', '', true); END IF;
+  RETURN NULL;
+END`;
+}
+
 /** AFTER INSERT, per statement: one pending row per workspace with its rows and newest stamp. */
 function insertFunction(stamp: (typeof STAMPS)[number]): FunctionDef {
   return {
     name: `ragspace_stats_ins_${stamp}`,
     args: '',
     returns: 'trigger',
-    body: `DECLARE k smallint := TG_ARGV[0];
-BEGIN
-  INSERT INTO ${PENDING_TABLE} (txid, workspace, counter, delta, stamp)
-  SELECT txid_current(), workspace, k, count(*), max(${stampExpression(stamp)})
-    FROM ragspace_new WHERE workspace IS NOT NULL GROUP BY workspace;
-  RETURN NULL;
-END`,
+    body: pendingBody(`SELECT workspace, count(*) AS delta, max(${stampExpression(stamp)}) AS stamp
+      FROM ragspace_new WHERE workspace IS NOT NULL GROUP BY workspace`),
   };
 }
 
@@ -144,18 +183,13 @@ function updateFunction(stamp: (typeof STAMPS)[number]): FunctionDef {
     name: `ragspace_stats_upd_${stamp}`,
     args: '',
     returns: 'trigger',
-    body: `DECLARE k smallint := TG_ARGV[0];
-BEGIN
-  INSERT INTO ${PENDING_TABLE} (txid, workspace, counter, delta, stamp)
-  SELECT txid_current(), workspace, k, sum(d),
-         CASE WHEN sum(d) < 0 THEN GREATEST(max(st), ${NOW_UTC}) ELSE max(st) END
-    FROM (SELECT workspace, 1 AS d, ${stampExpression(stamp)} AS st FROM ragspace_new
-          UNION ALL
-          SELECT workspace, -1, NULL FROM ragspace_old) AS u
-   WHERE workspace IS NOT NULL GROUP BY workspace
-  HAVING sum(d) <> 0 OR max(st) IS NOT NULL;
-  RETURN NULL;
-END`,
+    body: pendingBody(`SELECT workspace, sum(d) AS delta,
+             CASE WHEN sum(d) < 0 THEN GREATEST(max(st), ${NOW_UTC}) ELSE max(st) END AS stamp
+        FROM (SELECT workspace, 1 AS d, ${stampExpression(stamp)} AS st FROM ragspace_new
+              UNION ALL
+              SELECT workspace, -1, NULL FROM ragspace_old) AS u
+       WHERE workspace IS NOT NULL GROUP BY workspace
+      HAVING sum(d) <> 0 OR max(st) IS NOT NULL`),
   };
 }
 
@@ -165,13 +199,8 @@ function deleteFunction(): FunctionDef {
     name: 'ragspace_stats_del',
     args: '',
     returns: 'trigger',
-    body: `DECLARE k smallint := TG_ARGV[0];
-BEGIN
-  INSERT INTO ${PENDING_TABLE} (txid, workspace, counter, delta, stamp)
-  SELECT txid_current(), workspace, k, -count(*), ${NOW_UTC}
-    FROM ragspace_old WHERE workspace IS NOT NULL GROUP BY workspace;
-  RETURN NULL;
-END`,
+    body: pendingBody(`SELECT workspace, -count(*) AS delta, ${NOW_UTC} AS stamp
+      FROM ragspace_old WHERE workspace IS NOT NULL GROUP BY workspace`),
   };
 }
 
@@ -221,6 +250,8 @@ BEGIN
     DELETE FROM ${STATS_TABLE}
      WHERE workspace = ANY (emptied) AND ${emptyCondition()};
   END IF;
+  -- Later statements of this transaction queue a new event (SET CONSTRAINTS IMMEDIATE).
+  PERFORM set_config('ragspace.stats_txid', '', true);
 END`,
   };
 }
@@ -346,9 +377,11 @@ ${createTriggers()}
     PERFORM ragspace_stats_flush(txid_current());
     PERFORM ragspace_stats_recount(k);
   ELSIF backfill THEN
-    EXECUTE format('INSERT INTO ${PENDING_TABLE} (txid, workspace, counter, delta, stamp)
-                    SELECT txid_current(), workspace, %s, count(*), max(%s) FROM %s
-                     WHERE workspace IS NOT NULL GROUP BY workspace',
+    -- Marked first, so it is applied at commit even when nothing else is pending.
+    EXECUTE format('INSERT INTO ${PENDING_TABLE} (txid, workspace, counter, delta, stamp, first)
+                    SELECT txid_current(), workspace, %s, count(*), max(%s),
+                           row_number() OVER () = 1
+                      FROM %s WHERE workspace IS NOT NULL GROUP BY workspace',
                    k, COALESCE(quote_ident(st), 'NULL::timestamp'), q);
   END IF;
   RETURN true;
@@ -474,7 +507,7 @@ export function functionsSql(schema: string): string[] {
 
 export const COMMIT_TRIGGER_SQL = `CREATE CONSTRAINT TRIGGER ragspace_stats_commit
   AFTER INSERT ON ${PENDING_TABLE} DEFERRABLE INITIALLY DEFERRED
-  FOR EACH ROW EXECUTE FUNCTION ragspace_stats_commit()`;
+  FOR EACH ROW WHEN (NEW.first) EXECUTE FUNCTION ragspace_stats_commit()`;
 
 export const EVENT_TRIGGERS = {
   ragspace_stats_ddl: `CREATE EVENT TRIGGER ragspace_stats_ddl ON ddl_command_end

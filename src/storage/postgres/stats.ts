@@ -10,6 +10,8 @@ import {
   eligibleCondition,
   EVENT_TRIGGERS,
   functionsSql,
+  LATE_COLUMNS,
+  PENDING_TABLE,
   quoteIdent,
   SOURCES_TABLE,
   STATS_TABLE,
@@ -64,7 +66,7 @@ export type Progress = (line: string) => void;
 /** The list's summary columns, for `workspaces.ts` (which names, filters and pages them). */
 export function statsSummarySql(): string {
   return `SELECT workspace, entity_count, relation_count, document_count, chunk_count,
-                 updated_at FROM ${STATS_TABLE}`;
+                 updated_at, listed FROM ${STATS_TABLE}`;
 }
 
 async function ddl(client: pg.ClientBase, sql: string): Promise<void> {
@@ -111,8 +113,7 @@ export async function ensureStats(client: pg.PoolClient, log: Logger): Promise<v
   const schema = await currentSchema(client);
   const created = !(await tableExists(client, STATS_TABLE));
   await ensureTables(client);
-  await ensureFunctions(client, schema);
-  await ensureCommitTrigger(client);
+  await ensureCommitTrigger(client, await ensureFunctions(client, schema));
   await ensureEventTriggers(client, log);
   await attachMissing(client, schema, !created, log);
   await forgetDropped(client);
@@ -121,23 +122,39 @@ export async function ensureStats(client: pg.PoolClient, log: Logger): Promise<v
 
 async function ensureTables(client: pg.ClientBase): Promise<void> {
   for (const sql of tablesSql()) await ddl(client, sql);
+  // Tables of an earlier ragspace: add what is missing (checked first, as ALTER TABLE
+  // would lock the table even when there is nothing to do).
+  for (const [table, column, definition] of LATE_COLUMNS) {
+    const present = await found(
+      client,
+      `SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2`,
+      [table, column],
+    );
+    if (!present) await ddl(client, `ALTER TABLE ${table} ADD COLUMN ${definition}`);
+  }
 }
 
-async function ensureCommitTrigger(client: pg.ClientBase): Promise<void> {
+/** The deferred trigger applying pending deltas; made again when the functions changed. */
+async function ensureCommitTrigger(client: pg.ClientBase, replaced: boolean): Promise<void> {
+  if (replaced) {
+    await client.query(`DROP TRIGGER IF EXISTS ragspace_stats_commit ON ${PENDING_TABLE}`);
+  }
   const commit = await found(
     client,
     `SELECT 1 FROM pg_trigger WHERE tgname = 'ragspace_stats_commit' AND tgrelid = $1::regclass`,
-    ['ragspace_stats_pending'],
+    [PENDING_TABLE],
   );
   if (!commit) await ddl(client, COMMIT_TRIGGER_SQL);
 }
 
-async function ensureFunctions(client: pg.ClientBase, schema: string): Promise<void> {
+/** Installs the functions unless this version is there; true when it (re)installed. */
+async function ensureFunctions(client: pg.ClientBase, schema: string): Promise<boolean> {
   const current = await client.query(
     `SELECT obj_description(to_regprocedure('ragspace_stats_flush(bigint)'), 'pg_proc') AS v`,
   );
-  if (current.rows[0].v === STATS_VERSION) return;
+  if (current.rows[0].v === STATS_VERSION) return false;
   for (const sql of functionsSql(schema)) await client.query(sql);
+  return true;
 }
 
 async function ensureEventTriggers(client: pg.ClientBase, log: Logger): Promise<void> {

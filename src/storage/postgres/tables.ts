@@ -314,6 +314,8 @@ export function relationsTableDef(): TableDef {
     ],
     // The key's (workspace, source) prefix serves neighbour lookups by source.
     key: { name: `${table}_pk`, columns: ['workspace', 'source', 'target'] },
+    // "<=", not "<": a self-loop (which networkx files can hold, though LightRAG never
+    // makes one) is stored rather than refused, so a migrated graph keeps it.
     checks: [`CONSTRAINT ${table}_ordered CHECK (source <= target)`],
     indexes: [{ name: `idx_${table}_target`, definition: '(workspace, target)' }],
   };

@@ -62,7 +62,6 @@ export function countedTables(stores: StoreSet, schema: SchemaState): CountedTab
   return tables;
 }
 
-const NAME_RULE = '^[A-Za-z0-9_][A-Za-z0-9_-]{0,63}$';
 const ISO_FORMAT = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 const SORT_COLUMNS: Record<WorkspaceQuery['sort'], string> = {
   name: 'name',
@@ -81,7 +80,8 @@ class Params {
 }
 
 function filters(query: WorkspaceQuery, p: Params): string[] {
-  const where = [`name ~ '${NAME_RULE}'`];
+  // `listed`: the name passes the workspace-name rule (stored, so no regex per request).
+  const where = ['listed'];
   if (query.q) where.push(`strpos(lower(name), ${p.add(query.q.toLowerCase())}) > 0`);
   if (query.prefix) where.push(`starts_with(name, ${p.add(query.prefix)})`);
   if (query.minEntities !== undefined) where.push(`entity_count >= ${p.add(query.minEntities)}`);
@@ -136,22 +136,30 @@ function namedSummaries(naming: Naming, p: Params): string {
     ? `CASE WHEN workspace = ${p.add(alias.column)} THEN ${p.add(alias.name)} ELSE workspace END`
     : 'workspace';
   return `SELECT (${name}) COLLATE "C" AS name, entity_count, relation_count, document_count,
-                 chunk_count, updated_at FROM (${statsSummarySql()}) s`;
+                 chunk_count, updated_at, listed FROM (${statsSummarySql()}) s`;
 }
 
+/**
+ * One scan and one sort: `total` counts every match (a window over the filtered rows,
+ * taken before the cursor's condition), then the page is sorted and cut. A page past the
+ * end has no row to carry `total`, so `countSql` counts those few cases apart.
+ */
 function listSql(naming: Naming, query: WorkspaceQuery, p: Params) {
   const summaries = namedSummaries(naming, p);
   const where = filters(query, p);
   const page = query.cursor ? `WHERE ${afterCursor(query, p)}` : '';
   const limit = p.add(query.limit + 1);
   const offset = query.cursor ? '0' : p.add(query.offset);
-  return `WITH s AS (${summaries}), f AS (SELECT * FROM s WHERE ${where.join(' AND ')}),
-          page AS (SELECT * FROM f ${page} ORDER BY ${orderBy(query)}
-                   LIMIT ${limit} OFFSET ${offset})
-    SELECT t.total, page.name, page.entity_count, page.relation_count, page.document_count,
-           page.chunk_count, to_char(page.updated_at, ${ISO_FORMAT}) AS updated_at
-      FROM (SELECT count(*) AS total FROM f) t LEFT JOIN page ON true
-     ORDER BY ${orderBy(query, 'page.')}`;
+  return `SELECT total, name, entity_count, relation_count, document_count, chunk_count,
+                 to_char(updated_at, ${ISO_FORMAT}) AS updated_at
+            FROM (SELECT s.*, count(*) OVER () AS total FROM (${summaries}) s
+                   WHERE ${where.join(' AND ')}) f ${page}
+           ORDER BY ${orderBy(query)} LIMIT ${limit} OFFSET ${offset}`;
+}
+
+function countSql(naming: Naming, query: WorkspaceQuery, p: Params) {
+  const summaries = namedSummaries(naming, p);
+  return `SELECT count(*) AS total FROM (${summaries}) s WHERE ${filters(query, p).join(' AND ')}`;
 }
 
 function toSummary(row: Record<string, unknown>): WorkspaceSummary {
@@ -171,12 +179,15 @@ export async function listWorkspaces(
   query: WorkspaceQuery,
 ): Promise<WorkspacePage> {
   const p = new Params();
-  const result = await client.query(listSql(naming, query, p), p.values);
-  const rows = result.rows.filter((r) => r.name !== null);
+  const rows = (await client.query(listSql(naming, query, p), p.values)).rows;
   const page = rows.slice(0, query.limit).map(toSummary);
   const last = page[page.length - 1];
   const more = rows.length > query.limit;
-  const count = (result.rows[0]?.total as number) ?? 0;
+  const counted = new Params();
+  const count = rows[0]
+    ? (rows[0].total as number)
+    : ((await client.query(countSql(naming, query, counted), counted.values)).rows[0]
+        .total as number);
   return workspacePage(page, count, more && last ? encodeCursor(last, query) : null);
 }
 
