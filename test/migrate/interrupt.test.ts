@@ -68,8 +68,16 @@ describe('a migration process that is interrupted', () => {
       join(dir.path, '.env'),
     ]);
     const exited = () => cli.out.code !== null || cli.out.signal !== null;
-    const locked = async () =>
-      (await db.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted`)).length > 0;
+    // The run is journalled as running only after it holds the workspace lock; waiting
+    // for any advisory lock would also catch the schema set-up lock taken earlier.
+    const locked = async () => {
+      try {
+        const found = await db.query(`SELECT 1 FROM ragspace_migrations WHERE status = 'running'`);
+        return found.length > 0;
+      } catch {
+        return false; // the journal table is not created yet
+      }
+    };
     await waitFor('taking its lock', locked, exited);
 
     const second = only(await run(migConfig(env), { workspaces: ['big'] }));
