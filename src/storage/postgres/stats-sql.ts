@@ -20,7 +20,7 @@ export const STATS_TABLE = 'ragspace_workspace_stats';
 export const PENDING_TABLE = 'ragspace_stats_pending';
 export const SOURCES_TABLE = 'ragspace_stats_sources';
 /** Bumped whenever a function body changes, so start-up replaces the old ones. */
-export const STATS_VERSION = 'ragspace-stats 4';
+export const STATS_VERSION = 'ragspace-stats 6';
 
 /** The kept counters, in code order (code = index + 1, the value stored in `pending`). */
 export const COUNTERS = [
@@ -138,24 +138,31 @@ function stampExpression(stamp: (typeof STAMPS)[number]): string {
 
 /**
  * A statement trigger's body: its deltas (`select` yields workspace, delta, stamp) go to
- * the pending table. The transaction's first pending row is marked `first`, which queues
- * the one deferred event that applies them all at commit; the transaction-local setting
+ * the pending table. The rows of the transaction's first such statement are marked
+ * `first`, which queues the deferred event applying them all at commit (one per workspace
+ * of that statement; all but one find nothing left to do); the transaction-local setting
  * `ragspace.stats_txid` remembers that it is queued (both vanish together if a
  * subtransaction rolls back, and a flush clears the setting, so nothing is left behind).
  */
-function pendingBody(select: string): string {
+function pendingBody(select: string, skipWhenEmpty?: string): string {
+  // An upsert that only inserted still fires the UPDATE trigger, and a DELETE that found
+  // nothing the DELETE trigger: a glance at the transition table is cheaper than the query.
+  const skip = skipWhenEmpty
+    ? `  PERFORM 1 FROM ${skipWhenEmpty} LIMIT 1;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+`
+    : '';
   return `DECLARE
   k smallint := TG_ARGV[0];
   tx bigint := txid_current();
   mark boolean := current_setting('ragspace.stats_txid', true) IS DISTINCT FROM tx::text;
   n bigint;
 BEGIN
-  -- Set before the insert: under SET CONSTRAINTS IMMEDIATE the event fires inside it,
+${skip}  -- Set before the insert: under SET CONSTRAINTS IMMEDIATE the event fires inside it,
   -- and its flush must be what clears the setting.
   IF mark THEN PERFORM set_config('ragspace.stats_txid', tx::text, true); END IF;
   INSERT INTO ${PENDING_TABLE} (txid, workspace, counter, delta, stamp, first)
-  SELECT tx, workspace, k, delta, stamp, mark AND row_number() OVER () = 1
-    FROM (${select}) d;
+  SELECT tx, workspace, k, delta, stamp, mark FROM (${select}) d;
   GET DIAGNOSTICS n = ROW_COUNT;
   -- Nothing inserted, so no event queued: the next statement must mark again.
   IF n = 0 AND mark THEN PERFORM set_config('ragspace.stats_txid', '', true); END IF;
@@ -183,13 +190,16 @@ function updateFunction(stamp: (typeof STAMPS)[number]): FunctionDef {
     name: `ragspace_stats_upd_${stamp}`,
     args: '',
     returns: 'trigger',
-    body: pendingBody(`SELECT workspace, sum(d) AS delta,
+    body: pendingBody(
+      `SELECT workspace, sum(d) AS delta,
              CASE WHEN sum(d) < 0 THEN GREATEST(max(st), ${NOW_UTC}) ELSE max(st) END AS stamp
         FROM (SELECT workspace, 1 AS d, ${stampExpression(stamp)} AS st FROM ragspace_new
               UNION ALL
               SELECT workspace, -1, NULL FROM ragspace_old) AS u
        WHERE workspace IS NOT NULL GROUP BY workspace
-      HAVING sum(d) <> 0 OR max(st) IS NOT NULL`),
+      HAVING sum(d) <> 0 OR max(st) IS NOT NULL`,
+      'ragspace_new',
+    ),
   };
 }
 
@@ -199,8 +209,11 @@ function deleteFunction(): FunctionDef {
     name: 'ragspace_stats_del',
     args: '',
     returns: 'trigger',
-    body: pendingBody(`SELECT workspace, -count(*) AS delta, ${NOW_UTC} AS stamp
-      FROM ragspace_old WHERE workspace IS NOT NULL GROUP BY workspace`),
+    body: pendingBody(
+      `SELECT workspace, -count(*) AS delta, ${NOW_UTC} AS stamp
+         FROM ragspace_old WHERE workspace IS NOT NULL GROUP BY workspace`,
+      'ragspace_old',
+    ),
   };
 }
 
