@@ -311,9 +311,10 @@ export const migrationErrors = {
   ambiguousColumn: (column: string, workspaces: string[]) =>
     new RagspaceError(
       'MIGRATION_REFUSED',
-      `POSTGRES_WORKSPACE=${column} would put workspaces ${workspaces.join(', ')} into the ` +
-        'same rows. Migrate one workspace at a time (the one named by WORKSPACE), or unset ' +
-        'POSTGRES_WORKSPACE.',
+      `Workspaces ${workspaces.join(', ')} would all be stored under workspace = '${column}' ` +
+        '(POSTGRES_WORKSPACE renames the rows of the workspace named by WORKSPACE). Nothing ' +
+        'was written; migrate them in separate runs with a matching POSTGRES_WORKSPACE, or ' +
+        'unset it.',
       { column, workspaces },
     ),
 

@@ -119,17 +119,22 @@ export function emptyDifferences(): StoreDifferences {
   };
 }
 
-/** Lists every difference between two sides whose digests disagree. */
+/**
+ * Lists every difference between two sides whose digests disagree; with `maxGroups`, only
+ * those in the first groups of buckets (each group re-reads both sides).
+ */
 export async function findDifferences(
   sourceDigest: StoreDigest,
   targetDigest: StoreDigest,
   readSource: Reader,
   readTarget: Reader,
   merges: boolean,
+  maxGroups = Infinity,
 ): Promise<StoreDifferences> {
   const out = emptyDifferences();
   const buckets = sourceDigest.differingBuckets(targetDigest);
-  for (const group of bucketGroups(buckets, sourceDigest, targetDigest, GROUP_RECORDS)) {
+  const groups = bucketGroups(buckets, sourceDigest, targetDigest, GROUP_RECORDS);
+  for (const group of groups.slice(0, maxGroups)) {
     const source = await collect(readSource, group);
     const target = await collect(readTarget, group);
     compareGroup(source, target, merges, out);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { storedText } from './records/text.ts';
 
 /**
  * ragspace_migrations: one row per run of `ragspace migrate` on a workspace (its status
@@ -60,8 +61,13 @@ export async function finishRun(
   await client.query(
     `UPDATE ${JOURNAL_TABLE} SET status = $3, finished_at = timezone('UTC', now()), report = $4
       WHERE workspace = $1 AND run_id = $2`,
-    [ws, runId, status, JSON.stringify(report)],
+    [ws, runId, status, JSON.stringify(report, storable)],
   );
+}
+
+/** Record ids in a report can hold what JSONB refuses (NUL, lone surrogates). */
+function storable(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? storedText(value) : value;
 }
 
 export async function markRolledBack(client: pg.PoolClient, ws: string): Promise<void> {

@@ -12,7 +12,14 @@ import { allWorkspaces, type StorePlan } from './plan.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { succeeded, type MigrationReport, type WorkspaceReport } from './report.ts';
 import { takeSnapshot, type SourceSnapshot } from './snapshot.ts';
-import { anyStore, openTarget, selectedStores, withClient, type TargetDb } from './target.ts';
+import {
+  anyStore,
+  columnRule,
+  openTarget,
+  selectedStores,
+  withClient,
+  type TargetDb,
+} from './target.ts';
 import { compareStores } from './verify.ts';
 import {
   errorOf,
@@ -45,11 +52,14 @@ function workspaceList(config: Config, options: MigrateOptions): string[] {
   return [...new Set(names.map(workspaceName))];
 }
 
+/** POSTGRES_WORKSPACE renames one workspace's rows; two workspaces must not meet there. */
 function checkColumns(config: Config, names: string[]): void {
-  const column = config.postgres.workspace;
-  if (column === undefined || names.length < 2) return;
-  if (names.includes(config.workspace)) {
-    throw migrationErrors.ambiguousColumn(column, names);
+  const columnOf = columnRule(config);
+  const owners = new Map<string, string[]>();
+  for (const name of names)
+    owners.set(columnOf(name), [...(owners.get(columnOf(name)) ?? []), name]);
+  for (const [column, sharing] of owners) {
+    if (sharing.length > 1) throw migrationErrors.ambiguousColumn(column, sharing);
   }
 }
 
@@ -222,6 +232,7 @@ async function existingRows(run: WorkspaceRun, db: TargetDb, options: RunOptions
 /**
  * Writes each batch while the next is being read and converted: one write in flight at a
  * time, so PostgreSQL and this process work side by side and memory holds two batches.
+ * Nothing else queries meanwhile, so even PGlite sees one statement at a time.
  */
 function writer(run: WorkspaceRun): BatchHandler {
   const target = run.target!;

@@ -37,8 +37,14 @@ import { newPolicy } from './records/text.ts';
  */
 export interface TargetDb {
   pool: pg.Pool;
+  /** Where the pool connects; a lock takes a connection of its own from it. */
+  target: PgTarget;
   where: string;
-  /** COPY FROM STDIN is allowed: a real server, never the PGlite socket (it wedges). */
+  /**
+   * A real server: COPY FROM STDIN is allowed (through the PGlite socket it wedges the
+   * database), and statements may run on several connections at once (PGlite is one
+   * session behind every connection; there everything runs one statement at a time).
+   */
   canCopy: boolean;
   stores: StoreSet;
   schema: SchemaState;
@@ -58,7 +64,7 @@ function retryPolicy(config: Config): RetryPolicy {
 }
 
 /** LightRAG's rule: POSTGRES_WORKSPACE names the rows of the configured workspace. */
-function columnRule(config: Config): (name: string) => string {
+export function columnRule(config: Config): (name: string) => string {
   const column = config.postgres.workspace;
   if (column === undefined) return (name) => name;
   const check = checkWorkspaceName(column);
@@ -77,7 +83,8 @@ async function serverTarget(config: Config, log: Logger): Promise<PgTarget> {
     user: pg.user,
     password: pg.password,
     database: pg.database,
-    maxConnections: Math.min(pg.maxConnections, 8),
+    // A migration holds a connection for the bulk graph load and uses another beside it.
+    maxConnections: Math.max(3, Math.min(pg.maxConnections, 8)),
     ssl: sslOptions(pg, mode),
   };
   const where = describeTarget(target);
@@ -124,6 +131,7 @@ export async function openTarget(config: Config, log: Logger, prepare: boolean):
     const where = embedded ? `pglite:${embedded.directory}` : describeTarget(target);
     const db: TargetDb = {
       pool,
+      target,
       where,
       canCopy: embedded === undefined,
       stores,

@@ -22,14 +22,7 @@ function source(findings: FindingGroup[], code: string): FindingGroup | undefine
   return findings.find((f) => f.severity === 'source' && f.code === code);
 }
 
-// Known shortcoming: this suite can hang on PGlite's socket server (statements from two
-// connections interleaved: the migration's lock connection and its working connection;
-// see docs/operations.md). It hung in two of three full runs on 2026-12-04, so it runs
-// only on request (RAGSPACE_PGLITE_MIGRATION_TESTS=1) until the migration uses a single
-// connection against PGlite. The PostgreSQL 15 sample migration runs always.
-const RUN_PGLITE = process.env.RAGSPACE_PGLITE_MIGRATION_TESTS === '1';
-
-describe('migrating every sample into PGlite with pgvector', { skip: !RUN_PGLITE }, () => {
+describe('migrating every sample into PGlite with pgvector', () => {
   let server: PgliteServer;
   const checksum = treeChecksum(SAMPLES);
   const reports = new Map<string, Awaited<ReturnType<typeof only>>>();

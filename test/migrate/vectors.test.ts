@@ -134,10 +134,7 @@ describe('vector dimensions checked before anything is written (B08)', () => {
     );
   });
 
-  // Writes into PGlite, which can hang on its socket server during a migration (see
-  // samples-pglite.test.ts and docs/operations.md); runs only on request until fixed.
-  const skip = process.env.RAGSPACE_PGLITE_MIGRATION_TESTS !== '1';
-  it('migrates the same workspace once the dimension matches', { skip }, async () => {
+  it('migrates the same workspace once the dimension matches', async () => {
     const report = only(await run(config({ EMBEDDING_DIM: '1024' }), { workspaces: ['a'] }));
     assert.equal(report.status, 'migrated', JSON.stringify(report.error ?? report.verification));
   });

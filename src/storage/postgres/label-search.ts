@@ -15,6 +15,11 @@ import { ENTITIES_TABLE } from './tables.ts';
  *
  * Lower-casing is JavaScript's (stored in name_lower), so it does not depend on the
  * server's locale and agrees with the file backend.
+ *
+ * Limits: the trigram index covers every workspace (a per-workspace GIN index would need
+ * btree_gin, which PGlite does not load), so a substring that is common in other
+ * workspaces costs a recheck of their matches; and queries of one or two characters
+ * cannot use trigrams, so their non-prefix matches read the workspace's names.
  */
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => '\\' + c);

@@ -70,9 +70,25 @@ const quoteLiteral = (text: string) => "'" + text.replace(/'/g, "''") + "'";
 export const LISTED_COLUMN = `listed BOOLEAN GENERATED ALWAYS AS
     (workspace ~ '^[A-Za-z0-9_][A-Za-z0-9_-]*$' AND length(workspace) <= 64) STORED`;
 
+/** Zero-padded text of a number, and of a field of updated_at: immutable, unlike to_char. */
+const padded = (value: string, width: number) => `lpad(floor(${value})::int::text, ${width}, '0')`;
+const part = (name: string, width: number) => padded(`extract(${name} FROM updated_at)`, width);
+
+/**
+ * `updated_at` as the list shows it (ISO-8601 UTC with milliseconds, as the file backend
+ * writes it), stored when the row changes: formatting 10,000 times per request was 40 %
+ * of the full list's time in the server. Built from `extract`, as a stored generated
+ * column needs immutable functions and to_char is not (nor does it depend on DateStyle).
+ */
+export const UPDATED_ISO_COLUMN = `updated_iso TEXT GENERATED ALWAYS AS (
+    ${part('year', 4)} || '-' || ${part('month', 2)} || '-' || ${part('day', 2)} || 'T' ||
+    ${part('hour', 2)} || ':' || ${part('minute', 2)} || ':' || ${part('second', 2)} || '.' ||
+    ${padded('extract(milliseconds FROM updated_at) % 1000', 3)} || 'Z') STORED`;
+
 /** Columns added after a table's first release: [table, column, definition]. */
 export const LATE_COLUMNS: [string, string, string][] = [
   [STATS_TABLE, 'listed', LISTED_COLUMN],
+  [STATS_TABLE, 'updated_iso', UPDATED_ISO_COLUMN],
   [PENDING_TABLE, 'first', 'first BOOLEAN NOT NULL DEFAULT false'],
 ];
 
@@ -88,6 +104,7 @@ export function tablesSql(): string[] {
     (CASE WHEN doc_status_count > 0 THEN doc_status_count ELSE full_docs_count END) STORED,
   ${LISTED_COLUMN},
   updated_at TIMESTAMP(3),
+  ${UPDATED_ISO_COLUMN},
   CONSTRAINT ${STATS_TABLE}_pk PRIMARY KEY (workspace)
 ) WITH (fillfactor = 80)`,
     // Unlogged: rows live only until their own transaction commits, so there is nothing

@@ -62,7 +62,6 @@ export function countedTables(stores: StoreSet, schema: SchemaState): CountedTab
   return tables;
 }
 
-const ISO_FORMAT = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
 const SORT_COLUMNS: Record<WorkspaceQuery['sort'], string> = {
   name: 'name',
   entity_count: 'entity_count',
@@ -136,7 +135,7 @@ function namedSummaries(naming: Naming, p: Params): string {
     ? `CASE WHEN workspace = ${p.add(alias.column)} THEN ${p.add(alias.name)} ELSE workspace END`
     : 'workspace';
   return `SELECT (${name}) COLLATE "C" AS name, entity_count, relation_count, document_count,
-                 chunk_count, updated_at, listed FROM (${statsSummarySql()}) s`;
+                 chunk_count, updated_at, updated_iso, listed FROM (${statsSummarySql()}) s`;
 }
 
 /**
@@ -151,7 +150,7 @@ function listSql(naming: Naming, query: WorkspaceQuery, p: Params) {
   const limit = p.add(query.limit + 1);
   const offset = query.cursor ? '0' : p.add(query.offset);
   return `SELECT total, name, entity_count, relation_count, document_count, chunk_count,
-                 to_char(updated_at, ${ISO_FORMAT}) AS updated_at
+                 updated_iso AS updated_at
             FROM (SELECT s.*, count(*) OVER () AS total FROM (${summaries}) s
                    WHERE ${where.join(' AND ')}) f ${page}
            ORDER BY ${orderBy(query)} LIMIT ${limit} OFFSET ${offset}`;
