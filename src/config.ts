@@ -68,6 +68,8 @@ export interface Config {
   storage: StorageSelection;
   maxGraphNodes: number;
   postgres: PostgresConfig;
+  /** PostgreSQL: the workspace list is kept in memory up to this many workspaces (0: never). */
+  listCacheWorkspaces: number;
   embedding: EmbeddingConfig;
   /** Bytes of parsed workspaces kept in memory by the file backend before LRU eviction. */
   memoryBudgetBytes: number;
@@ -216,6 +218,7 @@ export function readConfig(env: Env): Config {
     embedding: readEmbedding(r),
     memoryBudgetBytes: r.integer('RAGSPACE_MEMORY_BUDGET_MB', 1024, 16, 1_000_000) * 1024 * 1024,
     maxBodyBytes: r.integer('RAGSPACE_MAX_BODY_MB', 32, 1, 4096) * 1024 * 1024,
+    listCacheWorkspaces: r.integer('RAGSPACE_LIST_CACHE_WORKSPACES', 100_000, 0, 10_000_000),
   };
   checkCombinations(config, r.problems);
   if (r.problems.length > 0) throw errors.configInvalid(r.problems);

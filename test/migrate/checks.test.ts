@@ -274,7 +274,7 @@ describe('checks before writing, and what the copy reports', () => {
     const envFile = join(root, '.env');
     writeEnvFile(envFile, env());
     const checksum = treeChecksum(root);
-    const cli = spawnCli(['rollback', '--workspace', 'graph', '--env-file', envFile]);
+    const cli = spawnCli(['rollback', '--workspace', 'graph', '--dotenv', envFile]);
     const refused = await cli.done;
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /needs confirmation.*--yes/s);

@@ -64,7 +64,7 @@ describe('a migration process that is interrupted', () => {
       '--workspace',
       'big',
       '--quiet',
-      '--env-file',
+      '--dotenv',
       join(dir.path, '.env'),
     ]);
     const exited = () => cli.out.code !== null || cli.out.signal !== null;

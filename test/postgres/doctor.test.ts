@@ -19,8 +19,7 @@ import {
 
 /** `ragspace doctor --json`, run as a user runs it: the real binary, its exit code. */
 const BIN = fileURLToPath(new URL('../../bin/ragspace.js', import.meta.url));
-// An empty env file, so no stray .env is read. (It must exist: Node 20 itself takes an
-// `--env-file` anywhere on its command line, even after the script, and exits if missing.)
+// An empty env file, so no stray .env is read.
 const envDir = tempDir();
 const noEnvFile = join(envDir.path, 'empty.env');
 writeFileSync(noEnvFile, '');
@@ -30,7 +29,7 @@ function doctor(
   env: Record<string, string>,
 ): Promise<{ code: number | null; report: DoctorReport }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'doctor', '--json', '--env-file', noEnvFile], {
+    const child = spawn(process.execPath, [BIN, 'doctor', '--json', '--dotenv', noEnvFile], {
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -31,7 +31,7 @@ interface Run {
 
 function ragspace(env: Record<string, string>, args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'stats', ...args, '--env-file', noEnvFile], {
+    const child = spawn(process.execPath, [BIN, 'stats', ...args, '--dotenv', noEnvFile], {
       env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -14,10 +14,15 @@ import {
 } from './helpers.ts';
 
 /**
- * GET /api/workspaces on PostgreSQL answers from the statistics with every filter, sort
- * and cursor in SQL, exactly as the file backend's `applyWorkspaceQuery` answers over the
- * same summaries, for many random combinations of the query parameters.
+ * GET /api/workspaces on PostgreSQL answers from the statistics exactly as the file
+ * backend's `applyWorkspaceQuery` answers over the same summaries, for many random
+ * combinations of the query parameters: with the list kept in memory (the default) and
+ * with every filter, sort and cursor in SQL (beyond RAGSPACE_LIST_CACHE_WORKSPACES).
  */
+const MODES: { label: string; env: Record<string, string> }[] = [
+  { label: 'kept in memory', env: {} },
+  { label: 'in SQL', env: { RAGSPACE_LIST_CACHE_WORKSPACES: '0' } },
+];
 interface Shape {
   entities: number;
   relations: number;
@@ -98,110 +103,114 @@ function randomParams(rnd: () => number, stamps: string[]): Record<string, strin
 }
 
 for (const backend of STATS_BACKENDS) {
-  describe(`workspace list from statistics on ${backend.label}`, () => {
-    let db: StatsDatabase;
-    let opened: OpenedStats;
-    let storage: PostgresStorage;
-    let all: WorkspaceSummary[];
-    const expected = shapes(seeded(11));
+  for (const mode of MODES) {
+    describe(`workspace list from statistics on ${backend.label}, ${mode.label}`, () => {
+      let db: StatsDatabase;
+      let opened: OpenedStats;
+      let storage: PostgresStorage;
+      let all: WorkspaceSummary[];
+      const expected = shapes(seeded(11));
 
-    before(async () => {
-      db = await backend.create();
-      opened = await openStats(db);
-      storage = opened.postgres;
-      for (const [name, shape] of expected) await write(storage, name, shape);
-      await storage.write('cleared', async (w) => {
-        await w.upsertEntity({ name: 'gone', properties: {} });
-        await w.clear();
-      });
-      await withClient(db.env, async (client) => {
-        // Another program's rows: a workspace of its own, and a name ragspace cannot serve.
-        await client.query(`INSERT INTO lightrag_llm_cache (workspace, id) VALUES ('py', 'x')`);
-        await client.query(
-          `INSERT INTO lightrag_doc_full (workspace, id) VALUES ('bad name', 'x')`,
-        );
-      });
-      const page = await storage.listWorkspaces(parseWorkspaceQuery({ limit: String(MAX_LIMIT) }));
-      all = page.workspaces;
-    });
-    after(async () => {
-      await opened.close();
-      await db.drop();
-    });
-
-    it('lists every workspace with counts from what was written', () => {
-      const names = [...expected.keys(), 'cleared', 'py'].sort((a, b) => (a < b ? -1 : 1));
-      assert.deepEqual(
-        all.map((w) => w.name),
-        names,
-      );
-      for (const summary of all) {
-        const shape = expected.get(summary.name);
-        const counts = shape
-          ? [shape.entities, shape.relations, documents(shape), shape.chunks]
-          : [0, 0, 0, 0];
-        assert.deepEqual(
-          [
-            summary.entity_count,
-            summary.relation_count,
-            summary.document_count,
-            summary.chunk_count,
-          ],
-          counts,
-          summary.name,
-        );
-        assert.match(summary.updated_at ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-      }
-    });
-
-    it('answers 150 random queries exactly as applyWorkspaceQuery does', async () => {
-      const rnd = seeded(23);
-      const stamps = all.map((w) => w.updated_at!);
-      for (let i = 0; i < 150; i++) {
-        const params = randomParams(rnd, stamps);
-        const query = parseWorkspaceQuery(params);
-        const answer = await storage.listWorkspaces(query);
-        assert.deepEqual(answer, applyWorkspaceQuery(all, query), JSON.stringify(params));
-      }
-    });
-
-    it('pages with cursors under filters exactly as applyWorkspaceQuery does', async () => {
-      const rnd = seeded(5);
-      const stamps = all.map((w) => w.updated_at!);
-      for (let walk = 0; walk < 24; walk++) {
-        const params: Record<string, string> = {
-          ...randomParams(rnd, stamps),
-          limit: String(1 + (walk % 4)),
-        };
-        delete params.offset;
-        let query: WorkspaceQuery = parseWorkspaceQuery(params);
-        for (let pages = 0; ; pages++) {
-          assert.ok(pages < all.length + 1, 'the cursor walk ends');
-          const page = await storage.listWorkspaces(query);
-          assert.deepEqual(page, applyWorkspaceQuery(all, query), JSON.stringify(params));
-          if (!page.next_cursor) break;
-          query = { ...query, cursor: page.next_cursor };
-        }
-      }
-    });
-
-    if (!backend.embedded) {
-      // PGlite serves one transaction at a time, so a held lock would stall everything.
-      it('never reads the entity or relation tables', { timeout: 60_000 }, async () => {
-        const holder = await connectTo(db.env);
-        try {
-          await holder.query('BEGIN');
-          await holder.query(
-            'LOCK TABLE ragspace_entities, ragspace_relations IN ACCESS EXCLUSIVE MODE',
+      before(async () => {
+        db = await backend.create();
+        opened = await openStats(db, mode.env);
+        storage = opened.postgres;
+        for (const [name, shape] of expected) await write(storage, name, shape);
+        await storage.write('cleared', async (w) => {
+          await w.upsertEntity({ name: 'gone', properties: {} });
+          await w.clear();
+        });
+        await withClient(db.env, async (client) => {
+          // Another program's rows: a workspace of its own, and a name ragspace cannot serve.
+          await client.query(`INSERT INTO lightrag_llm_cache (workspace, id) VALUES ('py', 'x')`);
+          await client.query(
+            `INSERT INTO lightrag_doc_full (workspace, id) VALUES ('bad name', 'x')`,
           );
-          // Reading either table would wait for the lock (and time the test out).
-          const query = parseWorkspaceQuery({ q: 'a', min_entities: '1', sort: '-entity_count' });
-          assert.deepEqual(await storage.listWorkspaces(query), applyWorkspaceQuery(all, query));
-        } finally {
-          await holder.query('ROLLBACK');
-          await holder.end();
+        });
+        const page = await storage.listWorkspaces(
+          parseWorkspaceQuery({ limit: String(MAX_LIMIT) }),
+        );
+        all = page.workspaces;
+      });
+      after(async () => {
+        await opened.close();
+        await db.drop();
+      });
+
+      it('lists every workspace with counts from what was written', () => {
+        const names = [...expected.keys(), 'cleared', 'py'].sort((a, b) => (a < b ? -1 : 1));
+        assert.deepEqual(
+          all.map((w) => w.name),
+          names,
+        );
+        for (const summary of all) {
+          const shape = expected.get(summary.name);
+          const counts = shape
+            ? [shape.entities, shape.relations, documents(shape), shape.chunks]
+            : [0, 0, 0, 0];
+          assert.deepEqual(
+            [
+              summary.entity_count,
+              summary.relation_count,
+              summary.document_count,
+              summary.chunk_count,
+            ],
+            counts,
+            summary.name,
+          );
+          assert.match(summary.updated_at ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
         }
       });
-    }
-  });
+
+      it('answers 150 random queries exactly as applyWorkspaceQuery does', async () => {
+        const rnd = seeded(23);
+        const stamps = all.map((w) => w.updated_at!);
+        for (let i = 0; i < 150; i++) {
+          const params = randomParams(rnd, stamps);
+          const query = parseWorkspaceQuery(params);
+          const answer = await storage.listWorkspaces(query);
+          assert.deepEqual(answer, applyWorkspaceQuery(all, query), JSON.stringify(params));
+        }
+      });
+
+      it('pages with cursors under filters exactly as applyWorkspaceQuery does', async () => {
+        const rnd = seeded(5);
+        const stamps = all.map((w) => w.updated_at!);
+        for (let walk = 0; walk < 24; walk++) {
+          const params: Record<string, string> = {
+            ...randomParams(rnd, stamps),
+            limit: String(1 + (walk % 4)),
+          };
+          delete params.offset;
+          let query: WorkspaceQuery = parseWorkspaceQuery(params);
+          for (let pages = 0; ; pages++) {
+            assert.ok(pages < all.length + 1, 'the cursor walk ends');
+            const page = await storage.listWorkspaces(query);
+            assert.deepEqual(page, applyWorkspaceQuery(all, query), JSON.stringify(params));
+            if (!page.next_cursor) break;
+            query = { ...query, cursor: page.next_cursor };
+          }
+        }
+      });
+
+      if (!backend.embedded) {
+        // PGlite serves one transaction at a time, so a held lock would stall everything.
+        it('never reads the entity or relation tables', { timeout: 60_000 }, async () => {
+          const holder = await connectTo(db.env);
+          try {
+            await holder.query('BEGIN');
+            await holder.query(
+              'LOCK TABLE ragspace_entities, ragspace_relations IN ACCESS EXCLUSIVE MODE',
+            );
+            // Reading either table would wait for the lock (and time the test out).
+            const query = parseWorkspaceQuery({ q: 'a', min_entities: '1', sort: '-entity_count' });
+            assert.deepEqual(await storage.listWorkspaces(query), applyWorkspaceQuery(all, query));
+          } finally {
+            await holder.query('ROLLBACK');
+            await holder.end();
+          }
+        });
+      }
+    });
+  }
 }

@@ -5,15 +5,15 @@ import { parseOptions } from '../args.ts';
 import { renderTable } from '../table.ts';
 
 /**
- * `ragspace doctor [--json] [--env-file F]`: checks the configured PostgreSQL storage
+ * `ragspace doctor [--json] [--dotenv F]`: checks the configured PostgreSQL storage
  * without changing it. Exit code 0 when the storage can work, 1 when it cannot.
  */
 export async function doctorCommand(args: string[]): Promise<number> {
   const options = parseOptions(args, {
     json: { type: 'boolean' },
-    'env-file': { type: 'string' },
+    dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options['env-file'] ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
   const report = await runDoctor(config, createLogger({ component: 'doctor' }));
   process.stdout.write(
     options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report),

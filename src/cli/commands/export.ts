@@ -17,14 +17,14 @@ export async function exportCommand(args: string[]): Promise<number> {
     out: { type: 'string' },
     'no-verify': { type: 'boolean' },
     json: { type: 'boolean' },
-    'env-file': { type: 'string' },
+    dotenv: { type: 'string' },
   });
   if (!options.workspace || !options.out) {
     throw errors.badRequest(
       'Name the workspace with --workspace A and the directory with --out DIR.',
     );
   }
-  const config = readConfig(loadEnv(options['env-file'] ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
   const report = await exportWorkspace(config, {
     workspace: options.workspace,
     out: options.out,

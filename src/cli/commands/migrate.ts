@@ -19,12 +19,12 @@ export async function migrateCommand(args: string[]): Promise<number> {
     force: { type: 'boolean' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
-    'env-file': { type: 'string' },
+    dotenv: { type: 'string' },
   });
   if (!options.all === !options.workspace) {
     throw errors.badRequest('Name the workspaces with --workspace A[,B...], or pass --all.');
   }
-  const config = readConfig(loadEnv(options['env-file'] ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
   const report = await migrate(config, {
     workspaces: options.workspace?.split(',').map((name) => name.trim()),
     all: options.all,

@@ -13,9 +13,9 @@ export async function reembedCommand(args: string[]): Promise<number> {
   const options = parseOptions(args, {
     workspace: { type: 'string' },
     json: { type: 'boolean' },
-    'env-file': { type: 'string' },
+    dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options['env-file'] ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
   const logger = createLogger({ command: 'reembed' });
   const embedder = createEmbedder(config.embedding, logger);
   if (!embedder) {

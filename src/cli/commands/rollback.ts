@@ -38,10 +38,10 @@ export async function rollbackCommand(args: string[]): Promise<number> {
     workspace: { type: 'string' },
     yes: { type: 'boolean' },
     json: { type: 'boolean' },
-    'env-file': { type: 'string' },
+    dotenv: { type: 'string' },
   });
   if (!options.workspace) throw errors.badRequest('Name the workspace with --workspace A.');
-  const config = readConfig(loadEnv(options['env-file'] ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
   const report = await rollback(config, {
     workspace: options.workspace,
     confirm: async (plan) => {

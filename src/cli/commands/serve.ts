@@ -8,9 +8,9 @@ export async function serveCommand(args: string[]): Promise<number> {
   const options = parseOptions(args, {
     port: { type: 'string' },
     host: { type: 'string' },
-    'env-file': { type: 'string' },
+    dotenv: { type: 'string' },
   });
-  const env = loadEnv(options['env-file'] ?? '.env');
+  const env = loadEnv(options.dotenv ?? '.env');
   if (options.port) env.PORT = options.port;
   if (options.host) env.HOST = options.host;
   const config = readConfig(env);

@@ -16,7 +16,7 @@ import { workspaceName } from '../../workspace/name.ts';
 import { parseOptions } from '../args.ts';
 
 /**
- * `ragspace stats [--rebuild] [--workspace X] [--json] [--env-file F]`: the workspace
+ * `ragspace stats [--rebuild] [--workspace X] [--json] [--dotenv F]`: the workspace
  * statistics PostgreSQL keeps. Without `--rebuild`, a summary of what is kept; with it,
  * a recount from the tables in one transaction (one workspace, or all), one progress line
  * per table on stderr, and every workspace whose statistics changed.
@@ -26,9 +26,9 @@ export async function statsCommand(args: string[]): Promise<number> {
     rebuild: { type: 'boolean' },
     workspace: { type: 'string' },
     json: { type: 'boolean' },
-    'env-file': { type: 'string' },
+    dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options['env-file'] ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
   const log = createLogger({ command: 'stats' });
   const ws = options.workspace === undefined ? undefined : columnOf(config, options.workspace);
   return withPostgres(config, log, async (client) => {

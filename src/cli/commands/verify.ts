@@ -17,10 +17,10 @@ export async function verifyCommand(args: string[]): Promise<number> {
     dir: { type: 'string' },
     json: { type: 'boolean' },
     quiet: { type: 'boolean' },
-    'env-file': { type: 'string' },
+    dotenv: { type: 'string' },
   });
   if (!options.workspace) throw errors.badRequest('Name the workspace with --workspace A.');
-  const config = readConfig(loadEnv(options['env-file'] ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
   const report = await verify(config, {
     workspace: options.workspace,
     directory: options.dir,

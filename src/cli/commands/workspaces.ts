@@ -13,9 +13,9 @@ export async function workspacesCommand(args: string[]): Promise<number> {
     sort: { type: 'string' },
     limit: { type: 'string' },
     offset: { type: 'string' },
-    'env-file': { type: 'string' },
+    dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options['env-file'] ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
   const query = parseWorkspaceQuery({
     q: options.q,
     sort: options.sort,

@@ -37,13 +37,8 @@ import {
 import type { Session } from './session.ts';
 import { WORKSPACES_TABLE } from './tables.ts';
 import { TextPolicy, type WriteNotice } from './text.ts';
-import {
-  countedTables,
-  describeWorkspace,
-  listWorkspaces,
-  workspaceExists,
-  type Naming,
-} from './workspaces.ts';
+import { countedTables, describeWorkspace, workspaceExists, type Naming } from './workspaces.ts';
+import { StatsSnapshot } from './stats-snapshot.ts';
 import { PostgresWriter } from './writer.ts';
 
 /** Per request, a short wait only: a long one would hold the HTTP request hostage. */
@@ -83,6 +78,7 @@ export class PostgresStorage implements StorageBackend {
     readonly stores: StoreSet,
     private readonly naming: Naming,
     private readonly log: Logger,
+    private readonly list: StatsSnapshot,
   ) {
     this.where = describeTarget(connection.target);
     this.location = locationOf(connection);
@@ -98,7 +94,8 @@ export class PostgresStorage implements StorageBackend {
     try {
       const client = await acquire(connection.pool, request.database, startupPolicy(config), log);
       const schema = await ensureSchema(client, request, log).finally(() => client.release());
-      const storage = new PostgresStorage(connection, schema, stores, naming, log);
+      const list = new StatsSnapshot(naming, config.listCacheWorkspaces);
+      const storage = new PostgresStorage(connection, schema, stores, naming, log, list);
       log.info('postgres.ready', { location: storage.location, stores, canCopy: storage.canCopy });
       return storage;
     } catch (error) {
@@ -141,7 +138,7 @@ export class PostgresStorage implements StorageBackend {
   }
 
   async listWorkspaces(query: WorkspaceQuery): Promise<WorkspacePage> {
-    return this.withClient((client) => listWorkspaces(client, this.naming, query));
+    return this.withClient((client) => this.list.list(client, query));
   }
 
   async describeWorkspace(name: string): Promise<WorkspaceDetail> {
