@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { Readable } from 'node:stream';
@@ -335,6 +336,12 @@ interface QueryFigures {
   rows: number;
   p50: number;
   p95: number;
+  /** The first list after another program's write (the copy in memory is fetched again). */
+  changedP50: number;
+  changedP95: number;
+  /** With every filter in SQL (RAGSPACE_LIST_CACHE_WORKSPACES=0). */
+  sqlP50: number;
+  sqlP95: number;
   serverP50: number;
   serverP95: number;
   naiveP50: number;
@@ -383,8 +390,27 @@ async function serverTimes(client: pg.Client, statement: Statement, runs: number
   return times;
 }
 
+/** Lists right after another program's one-row write to a small workspace, each time. */
+async function timingsAfterWrites(
+  client: pg.Client,
+  ws: string,
+  runs: number,
+  list: () => Promise<unknown>,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    await client.query(
+      `INSERT INTO lightrag_llm_cache (workspace, id, return_value) VALUES ($2, $1, 'r')
+       ON CONFLICT (workspace, id) DO UPDATE SET return_value = 'r2'`,
+      [`bench-${i}`, ws],
+    );
+    times.push(...(await timings(1, list)));
+  }
+  return times;
+}
+
 async function measureQueries(
-  storage: PostgresStorage,
+  storages: { kept: PostgresStorage; sql: PostgresStorage },
   database: string,
   scale: Scale,
   runs: number,
@@ -394,10 +420,15 @@ async function measureQueries(
   try {
     for (const c of cases(scale)) {
       const query: WorkspaceQuery = parseWorkspaceQuery(c.params);
-      const page = await storage.listWorkspaces(query);
+      const page = await storages.kept.listWorkspaces(query);
       checkSame(page, (await client.query(c.naive)).rows, c.label);
-      const fast = await timings(runs, () => storage.listWorkspaces(query));
-      const statement = await sentStatement(() => storage.listWorkspaces(query));
+      assert.deepEqual(await storages.sql.listWorkspaces(query), page, c.label);
+      const fast = await timings(runs, () => storages.kept.listWorkspaces(query));
+      const changed = await timingsAfterWrites(client, wsName(scale.workspaces - 1), runs, () =>
+        storages.kept.listWorkspaces(query),
+      );
+      const sql = await timings(runs, () => storages.sql.listWorkspaces(query));
+      const statement = await sentStatement(() => storages.sql.listWorkspaces(query));
       const server = await serverTimes(client, statement, runs);
       note(`${c.label}: p50 ${fixed(percentile(fast, 0.5))} ms; now the naive query`);
       const slow = await timings(Math.max(3, Math.round(runs / 8)), () => client.query(c.naive));
@@ -406,6 +437,10 @@ async function measureQueries(
         rows: page.workspaces.length,
         p50: percentile(fast, 0.5),
         p95: percentile(fast, 0.95),
+        changedP50: percentile(changed, 0.5),
+        changedP95: percentile(changed, 0.95),
+        sqlP50: percentile(sql, 0.5),
+        sqlP95: percentile(sql, 0.95),
         serverP50: percentile(server, 0.5),
         serverP95: percentile(server, 0.95),
         naiveP50: percentile(slow, 0.5),
@@ -612,10 +647,12 @@ export async function run(options: BenchOptions): Promise<void> {
   const runs = numberOption(options.args, 'runs', 40);
   await withDatabase(async (database) => {
     const storage = await PostgresStorage.open(readConfig(env(database)), { log: silentLogger });
+    const sqlEnv = { ...env(database), RAGSPACE_LIST_CACHE_WORKSPACES: '0' };
+    const sql = await PostgresStorage.open(readConfig(sqlEnv), { log: silentLogger });
     try {
       note(`loading ${scale.entities} entities into ${scale.workspaces} workspaces`);
       const loaded = await load(database, scale);
-      const queries = await measureQueries(storage, database, scale, runs);
+      const queries = await measureQueries({ kept: storage, sql }, database, scale, runs);
       const largest = await measureLargest(storage, scale, runs);
       note('bulk writes through the backend, three ways');
       const bulk = await measureBulk(storage, database);
@@ -626,6 +663,7 @@ export async function run(options: BenchOptions): Promise<void> {
       report(scale, loaded, queries, { bulk, single, contention, largest });
     } finally {
       await storage.close();
+      await sql.close();
     }
   });
 }
@@ -655,17 +693,20 @@ function report(scale: Scale, loaded: Loaded, queries: QueryFigures[], measured:
       `statistics rebuilt in ${fixed(loaded.rebuildSeconds, 2)} s\n`,
   );
   const ms = (v: number) => fixed(v, 1);
+  const pair = (p50: number, p95: number) => `${ms(p50)} / ${ms(p95)}`;
   const rows = queries.map((q) => [
     q.label,
     String(q.rows),
-    `${ms(q.p50)} / ${ms(q.p95)}`,
+    pair(q.p50, q.p95),
     q.p95 < 20 ? 'yes' : 'NO',
-    `${ms(q.serverP50)} / ${ms(q.serverP95)}`,
-    `${ms(q.naiveP50)} / ${ms(q.naiveP95)}`,
+    pair(q.changedP50, q.changedP95),
+    pair(q.sqlP50, q.sqlP95),
+    pair(q.serverP50, q.serverP95),
+    pair(q.naiveP50, q.naiveP95),
     `${fixed(q.naiveP50 / q.p50, 0)}x`,
   ]);
-  const headers = ['query', 'rows', 'p50 / p95 ms', 'p95 < 20', 'in the server', 'naive'];
-  console.log(table([...headers, 'naive / ragspace (p50)'], rows));
+  const headers = ['query', 'rows', 'p50 / p95 ms', 'p95 < 20', 'after a write', 'all in SQL'];
+  console.log(table([...headers, 'in the server', 'naive', 'naive / ragspace (p50)'], rows));
   console.log(table(['the largest workspace', 'p50 ms', 'p95 ms'], measured.largest));
   console.log(rateTable('bulk writes through the backend', 'rows/s', measured.bulk));
   console.log(

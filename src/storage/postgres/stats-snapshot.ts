@@ -67,7 +67,8 @@ export class StatsSnapshot {
     let sum = 0n;
     for (const row of rows) sum += BigInt(row.xid);
 
-    const summaries = rows.map((row) => this.summaryOf(row));
+    // In the list's default order: sorting what is already sorted costs next to nothing.
+    const summaries = rows.map((row) => this.summaryOf(row)).sort(byName);
     return { fingerprint: `${rows.length}:${sum}`, summaries };
   }
 
@@ -93,6 +94,9 @@ interface StatsRow {
   updated_iso: string | null;
   xid: string;
 }
+
+const byName = (a: WorkspaceSummary, b: WorkspaceSummary) =>
+  a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 
 function listedCount(fingerprint: string): number {
   return Number(fingerprint.slice(0, fingerprint.indexOf(':')));
