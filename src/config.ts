@@ -95,6 +95,12 @@ class Reader {
     return value === undefined || value === '' ? fallback : value;
   }
 
+  /** Set, but to nothing (or spaces). */
+  blank(name: string): boolean {
+    const value = this.env[name];
+    return value !== undefined && value.trim() === '';
+  }
+
   optional(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === undefined || value === '' ? undefined : value;
@@ -156,7 +162,10 @@ function readPostgres(r: Reader): PostgresConfig {
     sslKey: r.optional('POSTGRES_SSL_KEY'),
     sslRootCert: r.optional('POSTGRES_SSL_ROOT_CERT'),
     sslCrl: r.optional('POSTGRES_SSL_CRL'),
-    vectorIndexType: r.oneOf('POSTGRES_VECTOR_INDEX_TYPE', 'HNSW', VECTOR_INDEX_TYPES),
+    // As in LightRAG, set but empty means "no vector index" (unset means HNSW).
+    vectorIndexType: r.blank('POSTGRES_VECTOR_INDEX_TYPE')
+      ? ''
+      : r.oneOf('POSTGRES_VECTOR_INDEX_TYPE', 'HNSW', VECTOR_INDEX_TYPES),
     hnswM: r.integer('POSTGRES_HNSW_M', 16, 2, 100),
     hnswEf: r.integer('POSTGRES_HNSW_EF', 64, 4, 1000),
     ivfflatLists: r.integer('POSTGRES_IVFFLAT_LISTS', 100, 1, 100000),

@@ -70,11 +70,7 @@ export async function createMigDatabase(): Promise<MigDatabase> {
 
 export function migConfig(...envs: Record<string, string>[]): Config {
   const env = Object.assign({ LOG_LEVEL: 'error' }, ...envs) as Record<string, string>;
-  const config = readConfig(env);
-  // LightRAG reads an empty POSTGRES_VECTOR_INDEX_TYPE as "no index"; config.ts reads
-  // it as unset (HNSW). Until it follows LightRAG, the tests set it here.
-  if (env.POSTGRES_VECTOR_INDEX_TYPE === '') config.postgres.vectorIndexType = '';
-  return config;
+  return readConfig(env);
 }
 
 export async function run(config: Config, options: MigrateOptions): Promise<MigrationReport> {

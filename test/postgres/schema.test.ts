@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { readConfig } from '../../src/config.ts';
 import { isRagspaceError } from '../../src/errors.ts';
 import { safeIndexName, vectorTableName } from '../../src/storage/postgres/tables.ts';
 import {
@@ -337,5 +338,28 @@ describe('names', () => {
     assert.equal(safeIndexName(table, 'id'), `idx_${table}_id`);
     assert.equal(safeIndexName(table, 'hnsw_cosine'), `idx_${digest}_hnsw_cosine`);
     assert.equal(safeIndexName(table.toUpperCase(), 'workspace_id'), `idx_${digest}_workspace_id`);
+  });
+});
+
+describe('POSTGRES_VECTOR_INDEX_TYPE, read as LightRAG reads it', () => {
+  const indexType = (env: Record<string, string>) => readConfig(env).postgres.vectorIndexType;
+
+  it('unset means HNSW; set but empty means no index', () => {
+    assert.equal(indexType({}), 'HNSW');
+    assert.equal(indexType({ POSTGRES_VECTOR_INDEX_TYPE: '' }), '');
+    assert.equal(indexType({ POSTGRES_VECTOR_INDEX_TYPE: '  ' }), '');
+    assert.equal(indexType({ POSTGRES_VECTOR_INDEX_TYPE: 'IVFFLAT' }), 'IVFFLAT');
+  });
+
+  it('a value in another case is refused, naming the supported ones', () => {
+    assert.throws(
+      () => indexType({ POSTGRES_VECTOR_INDEX_TYPE: 'IVFFlat' }),
+      (error) =>
+        isRagspaceError(error) &&
+        error.code === 'CONFIG_INVALID' &&
+        error.message.includes(
+          'POSTGRES_VECTOR_INDEX_TYPE=IVFFlat is not supported; use one of: HNSW, HNSW_HALFVEC',
+        ),
+    );
   });
 });
