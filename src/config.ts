@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { errors } from './errors.ts';
+import { LOG_LEVEL_NAMES } from './log.ts';
 import { checkWorkspaceName, DEFAULT_WORKSPACE } from './workspace/name.ts';
 
 /**
@@ -78,9 +79,16 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
-/** Reads `.env` (if present) under the process environment; the environment wins. */
-export function loadEnv(envFile = '.env', processEnv: Env = process.env): Env {
-  const path = resolve(envFile);
+/**
+ * Reads `.env` (if present) under the process environment; the environment wins. A file
+ * named explicitly (`--dotenv FILE`) must exist: a mistyped path would otherwise start
+ * with defaults.
+ */
+export function loadEnv(envFile?: string, processEnv: Env = process.env): Env {
+  const path = resolve(envFile ?? '.env');
+  if (envFile !== undefined && !existsSync(path)) {
+    throw errors.configInvalid([`--dotenv ${envFile}: no such file (${path})`]);
+  }
   const fromFile = existsSync(path) ? parseDotenv(readFileSync(path)) : {};
   return { ...fromFile, ...processEnv };
 }
@@ -213,6 +221,13 @@ function checkCombinations(config: Config, problems: string[]): void {
 }
 
 /** Builds the configuration or throws CONFIG_INVALID listing every problem found. */
+function checkLogLevel(r: Reader): void {
+  const level = r.optional('LOG_LEVEL');
+  if (level === undefined || LOG_LEVEL_NAMES[level.toLowerCase()]) return;
+  const names = Object.keys(LOG_LEVEL_NAMES).join(', ');
+  r.problems.push(`LOG_LEVEL=${level} is not supported; use one of: ${names} (any case)`);
+}
+
 export function readConfig(env: Env): Config {
   const r = new Reader(env);
   const config: Config = {
@@ -229,6 +244,7 @@ export function readConfig(env: Env): Config {
     maxBodyBytes: r.integer('RAGSPACE_MAX_BODY_MB', 32, 1, 4096) * 1024 * 1024,
     listCacheWorkspaces: r.integer('RAGSPACE_LIST_CACHE_WORKSPACES', 100_000, 0, 10_000_000),
   };
+  checkLogLevel(r);
   checkCombinations(config, r.problems);
   if (r.problems.length > 0) throw errors.configInvalid(r.problems);
   return config;

@@ -211,6 +211,14 @@ export const postgresErrors = {
       { workspace, table, record, field },
     ),
 
+  unstorableText: (workspace: string) =>
+    new RagspaceError(
+      'VALUE_REJECTED',
+      `The request for workspace "${workspace}" holds text PostgreSQL cannot store or look ` +
+        'up (a NUL character, U+0000). Nothing was changed; remove the character and retry.',
+      { workspace },
+    ),
+
   schemaIncompatible: (table: string, problem: string) =>
     new RagspaceError(
       'SCHEMA_INCOMPATIBLE',
@@ -348,8 +356,8 @@ export const migrationErrors = {
   exportTarget: (directory: string, reason: string) =>
     new RagspaceError(
       'MIGRATION_REFUSED',
-      `Cannot export into ${directory}: ${reason}. Nothing was written; choose an empty or ` +
-        'new directory for --out.',
+      `Cannot export into ${directory}: ${reason}. Nothing was written; choose a new or ` +
+        'empty directory outside WORKING_DIR for --out.',
       { directory },
     ),
 };

@@ -27,9 +27,19 @@ function redact(fields: LogFields): LogFields {
   return safe;
 }
 
+/** LOG_LEVEL names, ours and Python's (one .env serves LightRAG too), in any case. */
+export const LOG_LEVEL_NAMES: Record<string, LogLevel> = {
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  critical: 'error',
+};
+
 function minimumLevel(): number {
-  const configured = (process.env.LOG_LEVEL ?? 'info').toLowerCase() as LogLevel;
-  return LEVEL_ORDER[configured] ?? LEVEL_ORDER.info;
+  const configured = LOG_LEVEL_NAMES[(process.env.LOG_LEVEL ?? 'info').toLowerCase()];
+  return LEVEL_ORDER[configured ?? 'info'];
 }
 
 export function createLogger(

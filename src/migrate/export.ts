@@ -1,5 +1,5 @@
-import { mkdirSync, realpathSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
 import type { GraphAttributes, GraphmlEdge } from '../formats/graphml.ts';
@@ -16,7 +16,7 @@ import {
   prepareFile,
   type PreparedFile,
 } from '../storage/file/atomic.ts';
-import { discoverWorkspaces, PENDING_VECTORS_FILE } from '../storage/file/layout.ts';
+import { PENDING_VECTORS_FILE } from '../storage/file/layout.ts';
 import { metaFields, nanoRow, PendingStore, writePending } from '../storage/file/vectors.ts';
 import { toEntity, toRelation } from '../storage/postgres/graph.ts';
 import { getRecords } from '../storage/postgres/records.ts';
@@ -267,16 +267,37 @@ async function writeFiles(run: Exported, plans: StorePlan[], out: string): Promi
   }
 }
 
-/** Export must never write into the workspace's own source directory. */
-function checkOut(config: Config, name: string, out: string): string {
+/**
+ * Export writes only into a new or empty directory outside WORKING_DIR: anywhere inside
+ * it, the files would replace a workspace's (or become one) under a running server, and
+ * files already in the directory would be overwritten or mixed with the exported ones.
+ */
+function checkOut(config: Config, out: string): string {
   const directory = resolve(out);
-  mkdirSync(directory, { recursive: true });
-  const real = realpathSync(directory);
-  const source = discoverWorkspaces(config.workingDir).workspaces.find((w) => w.name === name);
-  if (source && realpathSync(source.directory) === real) {
-    throw migrationErrors.exportTarget(directory, `it holds the files of workspace "${name}"`);
+  const workingDir = existsSync(config.workingDir) ? realpathSync(config.workingDir) : undefined;
+  const real = realPathOf(directory);
+  if (workingDir !== undefined && inside(real, workingDir)) {
+    const reason = `it is inside WORKING_DIR (${config.workingDir})`;
+    throw migrationErrors.exportTarget(directory, reason);
   }
+  if (existsSync(directory) && readdirSync(directory).length > 0) {
+    throw migrationErrors.exportTarget(directory, 'it is not empty');
+  }
+  mkdirSync(directory, { recursive: true });
   return directory;
+}
+
+/** The real path of a directory that may not exist yet (through its nearest parent). */
+function realPathOf(directory: string): string {
+  if (existsSync(directory)) return realpathSync(directory);
+  const parent = resolve(directory, '..');
+  if (parent === directory) return directory;
+  return join(realPathOf(parent), relative(parent, directory));
+}
+
+function inside(path: string, root: string): boolean {
+  const rest = relative(root, path);
+  return rest === '' || (!rest.startsWith('..') && !isAbsolute(rest));
 }
 
 async function exportOn(db: TargetDb, name: string, out: string, log: Logger) {
@@ -315,7 +336,7 @@ export async function exportWorkspace(
   const log = options.log ?? createLogger({ command: 'export' });
   if (!anyStore(selectedStores(config))) throw migrationErrors.nothingToMigrate();
   const name = workspaceName(options.workspace);
-  const out = checkOut(config, name, options.out);
+  const out = checkOut(config, options.out);
   const db = await openTarget(config, log, false);
   let report: ExportReport;
   try {

@@ -13,7 +13,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv));
   const report = await runDoctor(config, createLogger({ component: 'doctor' }));
   process.stdout.write(
     options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report),

@@ -24,7 +24,7 @@ export async function exportCommand(args: string[]): Promise<number> {
       'Name the workspace with --workspace A and the directory with --out DIR.',
     );
   }
-  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv));
   const report = await exportWorkspace(config, {
     workspace: options.workspace,
     out: options.out,

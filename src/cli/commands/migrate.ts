@@ -24,7 +24,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
   if (!options.all === !options.workspace) {
     throw errors.badRequest('Name the workspaces with --workspace A[,B...], or pass --all.');
   }
-  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv));
   const report = await migrate(config, {
     workspaces: options.workspace?.split(',').map((name) => name.trim()),
     all: options.all,

@@ -15,7 +15,7 @@ export async function reembedCommand(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv));
   const logger = createLogger({ command: 'reembed' });
   const embedder = createEmbedder(config.embedding, logger);
   if (!embedder) {

@@ -41,7 +41,7 @@ export async function rollbackCommand(args: string[]): Promise<number> {
     dotenv: { type: 'string' },
   });
   if (!options.workspace) throw errors.badRequest('Name the workspace with --workspace A.');
-  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv));
   const report = await rollback(config, {
     workspace: options.workspace,
     confirm: async (plan) => {

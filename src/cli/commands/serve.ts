@@ -10,10 +10,12 @@ export async function serveCommand(args: string[]): Promise<number> {
     host: { type: 'string' },
     dotenv: { type: 'string' },
   });
-  const env = loadEnv(options.dotenv ?? '.env');
+  const env = loadEnv(options.dotenv);
   if (options.port) env.PORT = options.port;
   if (options.host) env.HOST = options.host;
   const config = readConfig(env);
+  // The logger reads LOG_LEVEL from the process; a .env file's value counts too.
+  if (env.LOG_LEVEL !== undefined) process.env.LOG_LEVEL = env.LOG_LEVEL;
   const logger = createLogger({ service: 'ragspace' });
   const server = await startServer(config, logger);
   process.stdout.write(`ragspace listening on ${server.url} (docs: ${server.url}/docs)\n`);

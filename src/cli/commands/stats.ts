@@ -28,7 +28,7 @@ export async function statsCommand(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv));
   const log = createLogger({ command: 'stats' });
   const ws = options.workspace === undefined ? undefined : columnOf(config, options.workspace);
   return withPostgres(config, log, async (client) => {

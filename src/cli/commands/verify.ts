@@ -20,7 +20,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     dotenv: { type: 'string' },
   });
   if (!options.workspace) throw errors.badRequest('Name the workspace with --workspace A.');
-  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv));
   const report = await verify(config, {
     workspace: options.workspace,
     directory: options.dir,

@@ -15,7 +15,7 @@ export async function workspacesCommand(args: string[]): Promise<number> {
     offset: { type: 'string' },
     dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options.dotenv ?? '.env'));
+  const config = readConfig(loadEnv(options.dotenv));
   const query = parseWorkspaceQuery({
     q: options.q,
     sort: options.sort,

@@ -118,22 +118,31 @@ export class PostgresStorage implements StorageBackend {
     return countedTables(this.stores, this.schema);
   }
 
-  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async withClient<T>(
+    fn: (client: pg.PoolClient) => Promise<T>,
+    workspace?: string,
+  ): Promise<T> {
     const client = await acquire(this.connection.pool, this.where, REQUEST_RETRIES, this.log);
     let broken = false;
     try {
       return await fn(client);
     } catch (error) {
       broken = isTransient(error);
-      throw this.translate(error);
+      throw this.translate(error, workspace);
     } finally {
       client.release(broken);
     }
   }
 
-  /** Connection losses become STORAGE_UNAVAILABLE; SQL details never reach a client. */
-  private translate(error: unknown): unknown {
-    if (isRagspaceError(error) || !isTransient(error)) return error;
+  /**
+   * Connection losses become STORAGE_UNAVAILABLE, and text the server cannot take (a NUL
+   * in a name or a search that no check before caught) VALUE_REJECTED; SQL details never
+   * reach a client.
+   */
+  private translate(error: unknown, workspace: string | undefined): unknown {
+    if (isRagspaceError(error)) return error;
+    if (isUnstorableText(error)) return postgresErrors.unstorableText(workspace ?? 'default');
+    if (!isTransient(error)) return error;
     return postgresErrors.unavailable(this.where, connectionReason(error), 1);
   }
 
@@ -178,37 +187,48 @@ export class PostgresStorage implements StorageBackend {
     fn: (reader: WorkspaceReader) => Promise<T>,
   ): Promise<T> {
     const name = workspaceName(workspace);
-    return this.withClient((client) =>
-      inTransaction(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
-        const session = this.session(client, name);
-        if (mustExist && !(await workspaceExists(client, this.tables, session.ws))) {
-          throw errors.workspaceNotFound(name);
-        }
-        return fn(new PostgresReader(session));
-      }),
+    return this.withClient(
+      (client) =>
+        inTransaction(client, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async () => {
+          const session = this.session(client, name);
+          if (mustExist && !(await workspaceExists(client, this.tables, session.ws))) {
+            throw errors.workspaceNotFound(name);
+          }
+          return fn(new PostgresReader(session));
+        }),
+      name,
     );
   }
 
   async write<T>(workspace: string, fn: (writer: WorkspaceWriter) => Promise<T>): Promise<T> {
     const name = workspaceName(workspace);
-    return this.withClient((client) =>
-      inTransaction(client, 'BEGIN', async () => {
-        const session = this.session(client, name);
-        await client.query("SELECT pg_advisory_xact_lock(hashtextextended('ragspace:' || $1, 0))", [
-          session.ws,
-        ]);
-        const writer = new PostgresWriter(session);
-        const result = await fn(writer);
-        await writer.finish();
-        await registerWrite(client, session.ws);
-        return result;
-      }),
+    return this.withClient(
+      (client) =>
+        inTransaction(client, 'BEGIN', async () => {
+          const session = this.session(client, name);
+          await client.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended('ragspace:' || $1, 0))",
+            [session.ws],
+          );
+          const writer = new PostgresWriter(session);
+          const result = await fn(writer);
+          await writer.finish();
+          await registerWrite(client, session.ws);
+          return result;
+        }),
+      name,
     );
   }
 
   async close(): Promise<void> {
     await closeConnection(this.connection);
   }
+}
+
+/** 22021: a NUL (or invalid UTF-8) in a parameter; 22P05: a character with no mapping. */
+function isUnstorableText(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
 }
 
 /** Marks the workspace as existing and changed now (an emptied one stays listed). */
