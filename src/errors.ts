@@ -131,6 +131,14 @@ export const graphErrors = {
       { workspace, entity: name },
     ),
 
+  renameTargetExists: (workspace: string, name: string, target: string) =>
+    new RagspaceError(
+      'ENTITY_EXISTS',
+      `Cannot rename "${name}" to "${target}": "${target}" already exists in workspace ` +
+        `"${workspace}". Send "allow_merge": true to merge "${name}" into it.`,
+      { workspace, entity: name, target },
+    ),
+
   entityNotFound: (workspace: string, name: string, role = 'Entity') =>
     new RagspaceError(
       'ENTITY_NOT_FOUND',

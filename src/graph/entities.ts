@@ -124,7 +124,7 @@ export async function editEntity(
   }
   const existing = await ctx.writer.getEntity(target);
   if (existing && !options.allowMerge) {
-    throw graphErrors.entityExists(ctx.workspace, target);
+    throw graphErrors.renameTargetExists(ctx.workspace, name, target);
   }
   if (existing) await mergeEntityInto(ctx, entity, existing, changes);
   else await renameEntity(ctx, entity, target, changes);

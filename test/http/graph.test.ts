@@ -225,6 +225,17 @@ for (const backend of httpBackends()) {
         const first = (rel.json as { relations: Json[] }).relations[0];
         assert.deepEqual([first?.src_id, first?.tgt_id], ['A2', 'B']);
         await post('/graph/entity/create', entity('C', 'third'));
+        const unmerged = await post('/graph/entity/edit', {
+          entity_name: 'C',
+          updated_data: { entity_name: 'B' },
+          allow_rename: true,
+        });
+        assert.equal(unmerged.status, 409, unmerged.text);
+        assert.equal(
+          (unmerged.json as Json).message,
+          `Cannot rename "C" to "B": "B" already exists in workspace "${ws}". Send ` +
+            '"allow_merge": true to merge "C" into it.',
+        );
         const merged = await post('/graph/entity/edit', {
           entity_name: 'C',
           updated_data: { entity_name: 'B' },
