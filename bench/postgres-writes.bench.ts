@@ -7,6 +7,7 @@ import { readConfig } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
 import { PostgresStorage } from '../src/storage/postgres/index.ts';
 import type { KvRecord } from '../src/storage/types.ts';
+import { numberOption, type BenchOptions } from './bench.ts';
 
 /**
  * Issue 4's write figures, on the machine's PostgreSQL 15 (127.0.0.1:5432) in a database
@@ -248,10 +249,13 @@ async function viaCopy(database: string, rows: Row[]): Promise<void> {
   }
 }
 
-async function timed(fn: () => Promise<void>): Promise<number> {
+/** Wall seconds, and this process's CPU seconds (encoding, driver) meanwhile. */
+async function timed(fn: () => Promise<void>): Promise<{ seconds: number; cpu: number }> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await fn();
-  return (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { seconds: (performance.now() - started) / 1000, cpu: (used.user + used.system) / 1e6 };
 }
 
 async function withDatabase<T>(fn: (database: string) => Promise<T>): Promise<T> {
@@ -273,15 +277,22 @@ interface Path {
 
 /** Runs every path `repeats` times, interleaved, each into emptied tables; medians. */
 async function measure(database: string, paths: Path[], repeats: number) {
-  const times = new Map<string, number[]>(paths.map((p) => [p.label, []]));
+  const runs = new Map<string, { seconds: number; cpu: number }[]>(paths.map((p) => [p.label, []]));
   for (let round = 0; round < repeats; round++) {
     for (const path of paths) {
       await truncate(database);
-      times.get(path.label)!.push(await timed(path.write));
+      runs.get(path.label)!.push(await timed(path.write));
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
-  return paths.map((p) => ({ label: p.label, seconds: median(times.get(p.label)!) }));
+  return paths.map((p) => {
+    const of = runs.get(p.label)!;
+    return {
+      label: p.label,
+      seconds: median(of.map((r) => r.seconds)),
+      cpu: median(of.map((r) => r.cpu)),
+    };
+  });
 }
 
 /**
@@ -295,7 +306,24 @@ async function detachStats(database: string): Promise<void> {
   await c.end();
 }
 
-export async function run(options: { quick?: boolean; withStats?: boolean } = {}) {
+interface Options {
+  quick?: boolean;
+  withStats?: boolean;
+  runs?: number;
+}
+
+/** From `npm run bench -- postgres-writes [--quick] [--with-stats] [--runs N]` too. */
+function optionsOf(options: Options & Partial<BenchOptions>): Options {
+  const args = options.args ?? [];
+  return {
+    quick: options.quick ?? args.includes('--quick'),
+    withStats: options.withStats ?? args.includes('--with-stats'),
+    runs: options.runs ?? numberOption(args, 'runs', 3),
+  };
+}
+
+export async function run(given: Options & Partial<BenchOptions> = {}) {
+  const options = optionsOf(given);
   const n = options.quick ? 20_000 : 100_000;
   const rows = makeRows(n);
   await withDatabase(async (database) => {
@@ -309,7 +337,7 @@ export async function run(options: { quick?: boolean; withStats?: boolean } = {}
         { label: LABELS.one, write: () => viaRagspace(storage, rows, rows.length) },
         { label: LABELS.many, write: () => viaRagspace(storage, rows, WRITE_SIZE) },
       ];
-      report(n, rows.length * 3, await measure(database, paths, 3));
+      report(n, rows.length * 3, await measure(database, paths, options.runs ?? 3));
     } finally {
       await storage.close();
     }
@@ -323,14 +351,22 @@ const LABELS = {
   many: `ragspace: write()s of ${WRITE_SIZE} entities`,
 };
 
-function report(n: number, total: number, results: { label: string; seconds: number }[]) {
+interface Result {
+  label: string;
+  seconds: number;
+  cpu: number;
+}
+
+function report(n: number, total: number, results: Result[]) {
   const rate = (label: string) => total / results.find((r) => r.label === label)!.seconds;
   console.log(`\nPostgreSQL writes: ${n} entities + ${n} relations + ${n} entity_chunks`);
-  console.log(`(${total} rows; median of interleaved runs)`);
-  console.log(`${'path'.padEnd(60)} ${'seconds'.padStart(8)} ${'rows/s'.padStart(10)}`);
-  for (const { label, seconds } of results) {
-    const rows = rate(label).toFixed(0);
-    console.log(`${label.padEnd(60)} ${seconds.toFixed(2).padStart(8)} ${rows.padStart(10)}`);
+  console.log(`(${total} rows; median of interleaved runs; client CPU = this Node process)`);
+  const head = `${'seconds'.padStart(8)} ${'rows/s'.padStart(10)} ${'client CPU s'.padStart(13)}`;
+  console.log(`${'path'.padEnd(60)} ${head}`);
+  for (const { label, seconds, cpu } of results) {
+    const rows = rate(label).toFixed(0).padStart(10);
+    const times = `${seconds.toFixed(2).padStart(8)} ${rows} ${cpu.toFixed(2).padStart(13)}`;
+    console.log(`${label.padEnd(60)} ${times}`);
   }
   for (const label of [LABELS.one, LABELS.many]) {
     const vsLightrag = (rate(label) / rate(LABELS.lightrag)).toFixed(1);
@@ -342,8 +378,5 @@ function report(n: number, total: number, results: { label: string; seconds: num
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  await run({
-    quick: process.argv.includes('--quick'),
-    withStats: process.argv.includes('--with-stats'),
-  });
+  await run({ args: process.argv.slice(2) });
 }

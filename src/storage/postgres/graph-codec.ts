@@ -63,7 +63,8 @@ function jsonSafeNumber(value: number): number | string {
   return Object.is(value, -0) ? '-0' : String(value);
 }
 
-function isClean(properties: GraphAttributes): boolean {
+/** Whether the text policy would leave every key and text value as it is. */
+export function attributesAreClean(properties: GraphAttributes): boolean {
   for (const key in properties) {
     const value = properties[key];
     if (!isStorableText(key)) return false;
@@ -81,7 +82,7 @@ export function cleanAttributes(
   policy: TextPolicy,
   where: { store: string; record: string },
 ): GraphAttributes {
-  if (isClean(properties)) return properties;
+  if (attributesAreClean(properties)) return properties;
   const clean: GraphAttributes = {};
   for (const [key, value] of Object.entries(properties)) {
     const safeKey = policy.text(key, where.store, where.record, `${printable(key)} (name)`);
@@ -109,23 +110,41 @@ export function encodeAttributes(
   policy?: TextPolicy,
   where?: { store: string; record: string },
 ): EncodedAttributes {
-  const values: SqlValue[] = new Array(columns.length).fill(null);
+  const clean = policy && where ? cleanAttributes(properties, policy, where) : properties;
+  const row: SqlValue[] = new Array(columns.length + 2);
+  encodeAttributesInto(clean, columns, row, 0);
+  const extra = row[columns.length] as string;
+  return { columns: row.slice(0, columns.length), extra, types: row[columns.length + 1] as string };
+}
+
+/**
+ * `encodeAttributes` of clean attributes written into `row` from `at`: the columns, then
+ * `extra` and `attr_types`. The bulk path fills one reused row this way, so hundreds of
+ * thousands of rows leave no arrays behind for the garbage collector.
+ */
+export function encodeAttributesInto(
+  properties: GraphAttributes,
+  columns: AttributeColumn[],
+  row: SqlValue[],
+  at: number,
+): void {
+  row.fill(null, at, at + columns.length);
   const position = positionsOf(columns);
   let extra: Record<string, unknown> | undefined;
   let types: Record<string, string> | undefined;
-  const clean = policy && where ? cleanAttributes(properties, policy, where) : properties;
-  for (const key in clean) {
-    const value = clean[key]!;
+  for (const key in properties) {
+    const value = properties[key]!;
     const index = position.get(key);
     if (index !== undefined && fitsColumn(columns[index]!.kind, value)) {
-      values[index] = value;
+      row[at + index] = value;
       continue;
     }
     (extra ??= {})[key] = typeof value === 'number' ? jsonSafeNumber(value) : value;
     const type = graphmlType(value);
     if (type) (types ??= {})[key] = type;
   }
-  return { columns: values, extra: jsonObject(extra), types: jsonObject(types) };
+  row[at + columns.length] = jsonObject(extra);
+  row[at + columns.length + 1] = jsonObject(types);
 }
 
 function jsonObject(value: object | undefined): string {

@@ -1,10 +1,11 @@
 import { postgresErrors } from '../../errors.ts';
 import type { GraphAttributes } from '../../formats/graphml.ts';
 import type { Entity, Relation } from '../types.ts';
-import { COPY_MIN_ROWS, copyIntoEmpty, stageRows } from './copy.ts';
+import { COPY_MIN_ROWS, copyIntoEmpty, stageRows, type CopyColumn } from './copy.ts';
 import {
+  attributesAreClean,
   cleanAttributes,
-  encodeAttributes,
+  encodeAttributesInto,
   ENTITY_COLUMNS,
   RELATION_COLUMNS,
   type AttributeColumn,
@@ -29,13 +30,14 @@ import { ENTITIES_TABLE, RELATIONS_TABLE } from './tables.ts';
  */
 const NOW = "timezone('UTC', now())";
 const SQL_TYPE = { text: 'text', long: 'bigint', double: 'double precision' };
+const COPY_KIND = { text: 'text', long: 'int', double: 'float' } as const;
 
 interface GraphTable {
   table: string;
   key: string[];
   leading: string[];
   columns: AttributeColumn[];
-  /** Columns after extra and attr_types. */
+  /** Columns after extra and attr_types (whole numbers). */
   trailing: { name: string; type: string }[];
   /** More assignments when the row exists. */
   onConflict: string[];
@@ -88,6 +90,16 @@ function columnNames(spec: GraphTable): string[] {
   ];
 }
 
+function copyColumns(spec: GraphTable): CopyColumn[] {
+  return [
+    ...spec.leading.map((name) => ({ name, kind: 'text' as const })),
+    ...spec.columns.map((c) => ({ name: c.name, kind: COPY_KIND[c.kind] })),
+    { name: 'extra', kind: 'json' },
+    { name: 'attr_types', kind: 'json' },
+    ...spec.trailing.map((c) => ({ name: c.name, kind: 'int' as const })),
+  ];
+}
+
 function columnTypes(spec: GraphTable): string[] {
   return [
     ...spec.leading.map(() => 'text'),
@@ -124,6 +136,8 @@ const MAX_NAME_BYTES = 1200;
 
 function checkName(session: Session, name: string, table: string, field: string): string {
   session.policy.id(name, table, field);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most names need no count.
+  if (name.length * 3 <= MAX_NAME_BYTES) return name;
   const bytes = Buffer.byteLength(name);
   if (bytes <= MAX_NAME_BYTES) return name;
   const shown = name.length > 60 ? name.slice(0, 60) + '…' : name;
@@ -148,38 +162,55 @@ function rank(unit: number): number {
   return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
 }
 
-type Returned = { name: string; source: string; target: string; inserted: boolean }[];
+/**
+ * The text policy applied to attributes. The record's name (an entity's, or a relation's
+ * two ends) is only put together when something changes: this runs for every upsert.
+ */
+function cleaned(
+  session: Session,
+  properties: GraphAttributes,
+  store: string,
+  name: string,
+  target?: string,
+): GraphAttributes {
+  if (attributesAreClean(properties)) return properties;
+  const record = target === undefined ? name : `${name} - ${target}`;
+  return cleanAttributes(properties, session.policy, { store, record });
+}
 
-async function upsertRows(session: Session, spec: GraphTable, rows: SqlValue[][]) {
-  if (session.canCopy && rows.length >= COPY_MIN_ROWS) return copyUpsert(session, spec, rows);
-  const returned: Returned = [];
-  for (const batch of batches(rows)) {
+interface Returned {
+  source: string;
+  target: string;
+  inserted: boolean;
+}
+
+/**
+ * The rows to upsert, made afresh by each call: the COPY path encodes them while the
+ * server stores the previous chunk, and may need them twice (copy.ts). Each call yields
+ * one array refilled for every row, read before the next.
+ */
+type Rows = () => Iterable<SqlValue[]>;
+
+async function upsertRows(session: Session, spec: GraphTable, count: number, rows: Rows) {
+  if (session.canCopy && count >= COPY_MIN_ROWS) return copyUpsert(session, spec, rows);
+  const returned: Returned[] = [];
+  for (const batch of batches(Array.from(rows(), (row) => row.slice()))) {
     const sql = upsertFrom(spec, valuesSource(spec, batch.length));
     const full = batch.length === BATCH_ROWS;
     const result = await execute(session.client, sql, [session.ws, ...batch.flat()], full);
-    returned.push(...(result.rows as Returned));
+    returned.push(...(result.rows as Returned[]));
   }
   return returned;
 }
 
-async function copyUpsert(session: Session, spec: GraphTable, rows: SqlValue[][]) {
+/** RETURNING's rows, or 'all' when the rows went into an empty table (all inserted). */
+async function copyUpsert(session: Session, spec: GraphTable, rows: Rows) {
   const { client, ws } = session;
-  const names = columnNames(spec);
-  if (await copyIntoEmpty(client, spec.table, ws, names, rows)) return insertedRows(spec, rows);
-  const stage = await stageRows(client, spec.table, ws, names, rows);
+  const columns = copyColumns(spec);
+  if (await copyIntoEmpty(client, spec.table, ws, columns, rows)) return 'all';
+  const stage = await stageRows(client, spec.table, ws, columns, rows);
   const result = await client.query(upsertFrom(spec, `${stage} v`), [ws]);
-  return result.rows as Returned;
-}
-
-/** What RETURNING would have said of rows that were all inserted. */
-function insertedRows(spec: GraphTable, rows: SqlValue[][]): Returned {
-  if (spec.returning === '') return [];
-  return rows.map(([source, target]) => ({
-    name: '',
-    source: source as string,
-    target: target as string,
-    inserted: true,
-  }));
+  return result.rows as Returned[];
 }
 
 interface PendingRelation {
@@ -188,9 +219,15 @@ interface PendingRelation {
   properties: GraphAttributes;
 }
 
+interface PendingEntity {
+  properties: GraphAttributes;
+  /** Relations of this flush inserted with this entity as an end. */
+  degree: number;
+}
+
 /** Upserts waiting to be sent, and the degree changes of entities that already existed. */
 export class GraphBuffer {
-  private entities = new Map<string, GraphAttributes>();
+  private entities = new Map<string, PendingEntity>();
   private relations = new Map<string, PendingRelation>();
   readonly degreeChanges = new Map<string, number>();
 
@@ -200,22 +237,24 @@ export class GraphBuffer {
 
   addEntity(session: Session, entity: Entity): void {
     const name = checkName(session, entity.name, ENTITIES_TABLE, 'name');
-    const where = { store: ENTITIES_TABLE, record: name };
-    const clean = cleanAttributes(entity.properties, session.policy, where);
-    const merged = Object.assign(this.entities.get(name) ?? {}, clean);
+    const clean = cleaned(session, entity.properties, ENTITIES_TABLE, name);
+    const pending = this.entities.get(name);
+    const merged = pending ? Object.assign(pending.properties, clean) : { ...clean };
     // LightRAG keeps entity_id equal to the entity's name, whatever the caller sends.
     merged.entity_id = name;
-    this.entities.set(name, merged);
+    if (!pending) this.entities.set(name, { properties: merged, degree: 0 });
   }
 
   addRelation(session: Session, relation: Relation): void {
     const source = checkName(session, relation.source, RELATIONS_TABLE, 'source');
     const target = checkName(session, relation.target, RELATIONS_TABLE, 'target');
-    const [low, high] = codePointOrder(source, target) <= 0 ? [source, target] : [target, source];
+    const ordered = codePointOrder(source, target) <= 0;
+    const low = ordered ? source : target;
+    const high = ordered ? target : source;
     const key = low + '\u0000' + high;
     const current = this.relations.get(key) ?? { source: low, target: high, properties: {} };
-    const where = { store: RELATIONS_TABLE, record: `${low} - ${high}` };
-    Object.assign(current.properties, cleanAttributes(relation.properties, session.policy, where));
+    const clean = cleaned(session, relation.properties, RELATIONS_TABLE, low, high);
+    Object.assign(current.properties, clean);
     this.relations.set(key, current);
   }
 
@@ -225,49 +264,77 @@ export class GraphBuffer {
   }
 
   async flush(session: Session): Promise<void> {
-    const endpoints = this.relations.size > 0 ? await this.flushRelations(session) : [];
-    const named = new Set(this.entities.keys());
-    if (this.entities.size > 0) await this.flushEntities(session);
-    const others = endpoints.filter((name) => !named.has(name));
+    const { entities, relations } = this;
+    this.entities = new Map();
+    this.relations = new Map();
+    const others =
+      relations.size > 0 ? await this.flushRelations(session, relations, entities) : [];
+    if (entities.size > 0) await this.flushEntities(session, entities);
     if (others.length > 0) await this.upsertEndpoints(session, others);
-    for (const name of [...named, ...others]) this.degreeChanges.delete(name);
+    for (const name of entities.keys()) this.degreeChanges.delete(name);
+    for (const name of others) this.degreeChanges.delete(name);
   }
 
-  private async flushEntities(session: Session): Promise<void> {
-    const rows: SqlValue[][] = [];
-    for (const [name, properties] of this.entities) {
-      const encoded = encodeAttributes(properties, ENTITY_COLUMNS);
-      const degree = this.degreeChanges.get(name) ?? 0;
-      rows.push([
-        name,
-        name.toLowerCase(),
-        ...encoded.columns,
-        encoded.extra,
-        encoded.types,
-        degree,
-      ]);
+  private async flushEntities(session: Session, entities: Map<string, PendingEntity>) {
+    const degrees = this.degreeChanges;
+    const degreeAt = 2 + ENTITY_COLUMNS.length + 2;
+    function* rows(): Generator<SqlValue[]> {
+      const row: SqlValue[] = new Array(degreeAt + 1);
+      for (const [name, { properties, degree }] of entities) {
+        row[0] = name;
+        row[1] = name.toLowerCase();
+        encodeAttributesInto(properties, ENTITY_COLUMNS, row, 2);
+        row[degreeAt] = degree + (degrees.get(name) ?? 0);
+        yield row;
+      }
     }
-    this.entities.clear();
-    await upsertRows(session, ENTITY_TABLE, rows);
+    await upsertRows(session, ENTITY_TABLE, entities.size, rows);
   }
 
-  /** Sends the relations; returns their endpoints. */
-  private async flushRelations(session: Session): Promise<string[]> {
-    const rows: SqlValue[][] = [];
-    const endpoints = new Set<string>();
-    for (const { source, target, properties } of this.relations.values()) {
-      const encoded = encodeAttributes(properties, RELATION_COLUMNS);
-      rows.push([source, target, ...encoded.columns, encoded.extra, encoded.types]);
-      endpoints.add(source).add(target);
+  /**
+   * Sends the relations and counts the degrees of those really inserted: on the pending
+   * entity row when the end is one, else as a change. Returns the other ends, each once,
+   * in the relations' order (they may not exist yet).
+   */
+  private async flushRelations(
+    session: Session,
+    relations: Map<string, PendingRelation>,
+    entities: Map<string, PendingEntity>,
+  ): Promise<string[]> {
+    // Each end's pending entity (or its name), looked up while the rows are encoded: on
+    // the COPY path that overlaps the server's work, and an import inserts them all.
+    let ends: (PendingEntity | string)[] = [];
+    function* rows(): Generator<SqlValue[]> {
+      ends = [];
+      const row: SqlValue[] = new Array(2 + RELATION_COLUMNS.length + 2);
+      for (const { source, target, properties } of relations.values()) {
+        ends.push(entities.get(source) ?? source, entities.get(target) ?? target);
+        row[0] = source;
+        row[1] = target;
+        encodeAttributesInto(properties, RELATION_COLUMNS, row, 2);
+        yield row;
+      }
     }
-    this.relations.clear();
-    for (const row of await upsertRows(session, RELATION_TABLE, rows)) {
-      if (!row.inserted) continue;
-      // A self-loop counts twice, as networkx counts it.
-      this.changeDegree(row.source, 1);
-      this.changeDegree(row.target, 1);
+    const returned = await upsertRows(session, RELATION_TABLE, relations.size, rows);
+    const others = new Set<string>();
+    const count = (end: PendingEntity | string, by: number) => {
+      if (typeof end !== 'string') {
+        end.degree += by;
+        return;
+      }
+      others.add(end);
+      if (by !== 0) this.changeDegree(end, by);
+    };
+    // A self-loop counts twice, as networkx counts it.
+    const all = returned === 'all';
+    for (const end of ends) count(end, all ? 1 : 0);
+    if (all) return [...others];
+    for (const { source, target, inserted } of returned) {
+      if (!inserted) continue;
+      count(entities.get(source) ?? source, 1);
+      count(entities.get(target) ?? target, 1);
     }
-    return [...endpoints];
+    return [...others];
   }
 
   private async upsertEndpoints(session: Session, names: string[]): Promise<void> {

@@ -1,9 +1,10 @@
 import { postgresErrors } from '../../errors.ts';
+import { silentLogger } from '../../log.ts';
 import type { KvRecord } from '../types.ts';
-import { COPY_MIN_ROWS, copyIntoEmpty, stageRows } from './copy.ts';
+import { COPY_MIN_ROWS, copyIntoEmpty, stageRows, type CopyColumn } from './copy.ts';
 import type { Session } from './session.ts';
 import { executeBatches, valuesList, type SqlValue } from './sql.ts';
-import { isStorableText } from './text.ts';
+import { isStorableText, TextPolicy } from './text.ts';
 
 /**
  * Key-value records <-> LightRAG's tables, driven by a per-table field list (kv.ts,
@@ -131,9 +132,9 @@ function fieldsOf(spec: RecordTable): Set<string> {
 function spareFields(session: Session, spec: RecordTable, id: string, record: KvRecord) {
   const known = fieldsOf(spec);
   const spare: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(record)) {
-    if (known.has(key) || isReserved(spec, key)) continue;
-    if (spec.spare) spare[key] = session.policy.json(value, spec.store, id, key);
+  for (const key in record) {
+    if (known.has(key) || isReserved(spec, key) || !Object.hasOwn(record, key)) continue;
+    if (spec.spare) spare[key] = session.policy.json(record[key], spec.store, id, key);
     else session.policy.dropped(spec.store, id, key);
   }
   if (!spec.spare || Object.keys(spare).length === 0) return [];
@@ -190,28 +191,21 @@ function upsertStatement(spec: RecordTable, keepCreated: boolean): (n: number) =
     ` ${conflict}`;
 }
 
-/** Naive UTC text for a TIMESTAMP column (PostgreSQL ignores the "Z" there). */
-function utcTexts(): (seconds: SqlValue) => SqlValue {
-  // Records of one write mostly share a time: convert each distinct one once.
-  const seen = new Map<SqlValue, SqlValue>();
-  return (seconds) => {
-    if (typeof seconds !== 'number') return seconds;
-    let text = seen.get(seconds);
-    if (text === undefined) seen.set(seconds, (text = new Date(seconds * 1000).toISOString()));
-    return text;
-  };
+/** The stored columns with what their values are, for COPY (stamps are Unix seconds). */
+function copyColumns(spec: RecordTable): CopyColumn[] {
+  const columns: CopyColumn[] = [{ name: 'id', kind: 'text' }];
+  for (const field of spec.fields) columns.push({ name: field.column, kind: field.kind });
+  if (spec.spare) columns.push({ name: spec.spare.column, kind: 'json' });
+  for (const name of spec.stamps.columns) columns.push({ name, kind: 'stamp' });
+  return columns;
 }
 
 /** The COPY path (real server, thousands of rows): staging table, then one merge. */
-async function copyUpsert(session: Session, spec: RecordTable, rows: SqlValue[][], keep: boolean) {
+async function copyUpsert(session: Session, spec: RecordTable, rows: Rows, keep: boolean) {
   const names = storedColumns(spec);
-  const utc = utcTexts();
-  for (const row of rows) {
-    row[row.length - 2] = utc(row[row.length - 2]!);
-    row[row.length - 1] = utc(row[row.length - 1]!);
-  }
-  if (await copyIntoEmpty(session.client, spec.table, session.ws, names, rows)) return;
-  const stage = await stageRows(session.client, spec.table, session.ws, names, rows);
+  const columns = copyColumns(spec);
+  if (await copyIntoEmpty(session.client, spec.table, session.ws, columns, rows)) return;
+  const stage = await stageRows(session.client, spec.table, session.ws, columns, rows);
   const select = names.map((n) => `v.${n}`).join(', ');
   await session.client.query(
     `INSERT INTO ${spec.table} AS t (workspace, ${names.join(', ')})
@@ -220,17 +214,47 @@ async function copyUpsert(session: Session, spec: RecordTable, rows: SqlValue[][
   );
 }
 
-async function upsertGroup(session: Session, spec: RecordTable, rows: SqlValue[][], keep: boolean) {
-  if (rows.length === 0) return;
+type Rows = () => Iterable<SqlValue[]>;
+
+/**
+ * The group's rows, encoded as they are read (on the COPY path, while the server stores
+ * the previous chunk) and not kept. A second read (copy.ts redoes a COPY that collided)
+ * encodes again under a policy that reports nothing, so no notice comes twice.
+ */
+function groupRows(session: Session, spec: RecordTable, group: Group): Rows {
+  let reads = 0;
+  return () => {
+    if (reads++ === 0) return encodeGroup(session, spec, group);
+    const quiet = new TextPolicy(session.name, silentLogger);
+    return encodeGroup({ ...session, policy: quiet }, spec, group);
+  };
+}
+
+async function upsertGroup(session: Session, spec: RecordTable, group: Group, keep: boolean) {
+  if (group.ids.length === 0) return;
+  const rows = groupRows(session, spec, group);
   // Doc-status times carry their own offsets, so they keep the path that converts them.
-  const bulk = session.canCopy && rows.length >= COPY_MIN_ROWS && spec.stamps.format === 'seconds';
-  if (bulk) return copyUpsert(session, spec, rows, keep);
-  await executeBatches(session.client, rows, [session.ws], upsertStatement(spec, keep));
+  const bulk = spec.stamps.format === 'seconds' && group.ids.length >= COPY_MIN_ROWS;
+  if (session.canCopy && bulk) return copyUpsert(session, spec, rows, keep);
+  await executeBatches(session.client, [...rows()], [session.ws], upsertStatement(spec, keep));
+}
+
+interface Group {
+  records: Map<string, KvRecord>;
+  ids: string[];
+  now: Date;
+}
+
+function* encodeGroup(session: Session, spec: RecordTable, group: Group) {
+  for (const id of group.ids) {
+    yield encodeRecord(session, spec, id, group.records.get(id)!, group.now);
+  }
 }
 
 /**
  * Replaces the records (a record's stored fields are those given, as in LightRAG's JSON
- * stores); a KV record without a creation time keeps the stored one.
+ * stores); a KV record without a creation time keeps the stored one. A record refused
+ * by its checks fails the write, which rolls back whatever was sent before it.
  */
 export async function upsertRecords(
   session: Session,
@@ -238,12 +262,11 @@ export async function upsertRecords(
   records: Map<string, KvRecord>,
 ): Promise<void> {
   const now = new Date();
-  const given: SqlValue[][] = [];
-  const kept: SqlValue[][] = [];
+  const given: Group = { records, ids: [], now };
+  const kept: Group = { records, ids: [], now };
   for (const [id, record] of records) {
-    const row = encodeRecord(session, spec, id, record, now);
     const hasCreated = spec.stamps.format === 'iso' || record[spec.stamps.fields[0]] != null;
-    (hasCreated ? given : kept).push(row);
+    (hasCreated ? given : kept).ids.push(id);
   }
   await upsertGroup(session, spec, given, false);
   await upsertGroup(session, spec, kept, true);
