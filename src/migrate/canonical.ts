@@ -36,6 +36,30 @@ export function stableJson(value: unknown): string {
   return objectText(value as Record<string, unknown>);
 }
 
+/** Whether JSON.stringify writes `value` as exactly one text (no NaN, ±Infinity, -0). */
+function isPlainScalar(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  return typeof value === 'string' || typeof value === 'boolean';
+}
+
+/**
+ * The text a record's digest is taken of. A flat record (every value a string, a boolean
+ * or an ordinary number: every graph record) is written as a JSON array of its sorted keys
+ * and values by one JSON.stringify, about a third cheaper than `stableJson` for millions of
+ * records; any other record as `stableJson`. The two forms never meet: one starts with "[",
+ * the other with "{". Both sides of a comparison take their digests through this function.
+ */
+export function canonicalText(fields: Canonical): string {
+  const pairs: unknown[] = [];
+  for (const key of Object.keys(fields).sort()) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    if (!isPlainScalar(value)) return stableJson(fields);
+    pairs.push(key, value);
+  }
+  return JSON.stringify(pairs);
+}
+
 function arrayText(items: unknown[]): string {
   let text = '[';
   for (let i = 0; i < items.length; i++) text += (i ? ',' : '') + stableJson(items[i]);

@@ -1,11 +1,12 @@
 import { hash } from 'node:crypto';
+import { canonicalText, type CanonicalRecord } from './canonical.ts';
 
 /**
  * Order-free checksums of a store, so files and PostgreSQL rows can be compared without
- * sorting either side or holding either in memory. Each record becomes a digest (MD5 of
+ * sorting either side or holding either in memory. Each record becomes a digest (SHA-1 of
  * its canonical text); records fall into one of BUCKETS buckets by a hash of their key,
  * and each bucket keeps a count and the lane-wise sum (mod 2^32) of its digests. Equal
- * buckets mean equal multisets of records (up to MD5 collisions); unequal buckets are the
+ * buckets mean equal multisets of records (up to hash collisions); unequal buckets are the
  * only places a second pass has to look at, record by record.
  */
 export const BUCKETS = 4096;
@@ -20,9 +21,30 @@ export function bucketOf(key: string): number {
   return (h >>> 0) % BUCKETS;
 }
 
-/** MD5 as hex: Node's one-shot hash returns hex faster than a Buffer. */
+/**
+ * SHA-1 as hex, of which `add` uses the first 128 bits. SHA-1 rather than MD5: it is the
+ * stronger hash and, with the SHA instructions of current CPUs, several times faster here
+ * (millions of records are hashed on each side). Hex: Node's one-shot hash returns it
+ * faster than a Buffer.
+ */
 export function recordDigest(key: string, canonical: string): string {
-  return hash('md5', key + '\n' + canonical);
+  return hash('sha1', key + '\n' + canonical);
+}
+
+/** A record's digest: its key and canonical text, as both sides of a comparison make it. */
+export function digestOf(record: CanonicalRecord): string {
+  return recordDigest(record.key, canonicalText(record.fields));
+}
+
+/** The 8 hex digits at `from` as a number: parseInt without a substring per call. */
+function hexWord(hex: string, from: number): number {
+  let word = 0;
+  for (let i = from; i < from + 8; i++) {
+    const code = hex.charCodeAt(i);
+    // '0'-'9' are 48-57, 'a'-'f' 97-102 (Node writes hex in lower case).
+    word = word * 16 + (code <= 57 ? code - 48 : code - 87);
+  }
+  return word;
 }
 
 export class StoreDigest {
@@ -30,13 +52,13 @@ export class StoreDigest {
   readonly sums = new Uint32Array(BUCKETS * 4);
   records = 0;
 
-  /** Adds a record by its key and its digest (32 hex digits). */
+  /** Adds a record by its key and its digest (at least 32 hex digits; the first 32 count). */
   add(key: string, digest: string): void {
     const bucket = bucketOf(key);
     this.counts[bucket]!++;
     const at = bucket * 4;
     for (let lane = 0; lane < 4; lane++) {
-      const part = parseInt(digest.slice(lane * 8, lane * 8 + 8), 16);
+      const part = hexWord(digest, lane * 8);
       this.sums[at + lane] = (this.sums[at + lane]! + part) >>> 0;
     }
     this.records++;
@@ -92,4 +114,22 @@ export function bucketGroups(
   }
   if (current.size > 0) groups.push(current);
   return groups;
+}
+
+/** Digests canonical records as they are read. */
+export async function digestPages(pages: AsyncIterable<CanonicalRecord[]>): Promise<StoreDigest> {
+  const digest = new StoreDigest();
+  for await (const page of pages) {
+    for (const record of page) digest.add(record.key, digestOf(record));
+  }
+  return digest;
+}
+
+/**
+ * Where a writer leaves (in the target context's state) the promise of a store's target
+ * digest, started as soon as that store's rows were final: the read-back then overlaps
+ * the writer's last statements instead of following them.
+ */
+export function earlyDigestKey(store: string): string {
+  return `verify:early-digest:${store}`;
 }

@@ -1,5 +1,5 @@
-import { stableJson, type CanonicalRecord } from './canonical.ts';
-import { recordDigest, StoreDigest } from './digest.ts';
+import type { CanonicalRecord } from './canonical.ts';
+import { digestOf, digestPages, earlyDigestKey, StoreDigest } from './digest.ts';
 import { Findings } from './findings.ts';
 import { graphKind } from './kinds/graph.ts';
 import { kvKind } from './kinds/kv.ts';
@@ -72,10 +72,6 @@ export interface BatchHandler {
   done(plan: StorePlan): Promise<void>;
 }
 
-export function digestOf(record: CanonicalRecord): string {
-  return recordDigest(record.key, stableJson(record.fields));
-}
-
 export interface SourceTotals {
   digests: Map<string, StoreDigest>;
   /** Milliseconds per store, reading and writing included. */
@@ -122,7 +118,9 @@ async function passOverPlan(
   };
   for await (const batch of KINDS[store.kind].source(ctx, store, facts)) {
     const digest = totals.digests.get(batch.store)!;
-    for (const item of batch.items) digest.add(item.record.key, digestOf(item.record));
+    for (const item of batch.items) {
+      digest.add(item.record.key, item.digest ?? digestOf(item.record));
+    }
     await handler?.batch(store, batch);
     progress.advance(ctx.workspace, batch.store, batch.items.length);
     charge(batch.store);
@@ -131,22 +129,23 @@ async function passOverPlan(
   charge(KINDS[store.kind].stores(store).at(-1)!);
 }
 
-/** The target's rows of one store, digested. */
+/**
+ * The target's rows of one store, digested; or the digest a writer took early, once that
+ * store's rows were final (see `earlyDigestKey`).
+ */
 export async function targetDigest(
   target: TargetContext,
   plan: StorePlan,
   store: string,
 ): Promise<StoreDigest> {
-  const digest = new StoreDigest();
-  for await (const page of KINDS[plan.kind].target(target, plan, store)) {
-    for (const record of page) digest.add(record.key, digestOf(record));
-  }
-  return digest;
+  const early = target.state.get(earlyDigestKey(store)) as Promise<StoreDigest> | undefined;
+  target.state.delete(earlyDigestKey(store));
+  return early ?? digestPages(KINDS[plan.kind].target(target, plan, store));
 }
 
 /** A context for re-reading: the same files, with findings and notices thrown away. */
 export function quietContext(ctx: PassContext): PassContext {
-  return { ...ctx, findings: new Findings(), policy: newPolicy(ctx.workspace) };
+  return { ...ctx, findings: new Findings(), policy: newPolicy(ctx.workspace), copyWs: undefined };
 }
 
 /** One store's source records again (for drill-down), as canonical pages. */

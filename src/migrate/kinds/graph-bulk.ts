@@ -1,20 +1,13 @@
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { acquire, inTransaction } from '../../storage/postgres/pool.ts';
-import { copyValue } from '../../storage/postgres/copy.ts';
-import {
-  encodeAttributes,
-  ENTITY_COLUMNS,
-  orderedPair,
-  RELATION_COLUMNS,
-} from '../../storage/postgres/graph-codec.ts';
+import { ENTITY_COLUMNS, RELATION_COLUMNS } from '../../storage/postgres/graph-codec.ts';
 import { toEntity, updateDegrees } from '../../storage/postgres/graph.ts';
-import type { SqlValue } from '../../storage/postgres/sql.ts';
 import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
-import type { TextPolicy } from '../../storage/postgres/text.ts';
 import type { Entity, Relation } from '../../storage/types.ts';
 import { newPolicy } from '../records/text.ts';
 import { sessionFor, withClient } from '../target.ts';
+import { entityLines, relationLines } from './graph-lines.ts';
 import type { TargetContext } from './types.ts';
 
 /**
@@ -37,12 +30,6 @@ export interface BulkGraph {
   /** Set once anything took the slow path: degrees must be recounted everywhere. */
   recount: boolean;
   relationsByUpsert: boolean;
-}
-
-const nowUtc = (): string => new Date().toISOString().slice(0, 23).replace('T', ' ');
-
-function line(values: SqlValue[]): string {
-  return values.map(copyValue).join('\t') + '\n';
 }
 
 async function copyText(client: pg.PoolClient, table: string, columns: string[], text: string) {
@@ -75,35 +62,15 @@ export async function startBulk(target: TargetContext): Promise<BulkGraph> {
   return { client, recount: false, relationsByUpsert: false };
 }
 
-function entityLines(ws: string, entities: Entity[], policy: TextPolicy): string {
-  const now = nowUtc();
-  let text = '';
-  for (const entity of entities) {
-    const where = { store: ENTITIES_TABLE, record: entity.name };
-    // As the backend's own upsert: entity_id always equals the name.
-    const properties = { ...entity.properties, entity_id: entity.name };
-    const e = encodeAttributes(properties, ENTITY_COLUMNS, policy, where);
-    const head = [ws, entity.name, entity.name.toLowerCase()];
-    text += line([...head, ...e.columns, e.extra, e.types, now]);
-  }
-  return text;
-}
-
-function relationLines(ws: string, relations: Relation[], policy: TextPolicy): string {
-  const now = nowUtc();
-  let text = '';
-  for (const relation of relations) {
-    const [low, high] = orderedPair(relation.source, relation.target);
-    const where = { store: RELATIONS_TABLE, record: `${low} - ${high}` };
-    const e = encodeAttributes(relation.properties, RELATION_COLUMNS, policy, where);
-    text += line([ws, low, high, ...e.columns, e.extra, e.types, now]);
-  }
-  return text;
-}
-
-export async function stageEntities(bulk: BulkGraph, target: TargetContext, entities: Entity[]) {
-  const text = entityLines(target.ws, entities, newPolicy(target.workspace));
-  await copyText(bulk.client, STAGE, [...ENTITY_COPY, ...TAIL], text);
+/** Stages a batch of entities; `text` is their COPY text when the reader thread made it. */
+export async function stageEntities(
+  bulk: BulkGraph,
+  target: TargetContext,
+  entities: Entity[],
+  text?: string,
+) {
+  const body = text ?? entityLines(target.ws, entities, newPolicy(target.workspace));
+  await copyText(bulk.client, STAGE, [...ENTITY_COPY, ...TAIL], body);
 }
 
 /** COPYs a batch of relations; false when a key collided (nothing of the batch is kept). */
@@ -111,11 +78,12 @@ export async function copyRelations(
   bulk: BulkGraph,
   target: TargetContext,
   relations: Relation[],
+  text?: string,
 ): Promise<boolean> {
-  const text = relationLines(target.ws, relations, newPolicy(target.workspace));
+  const body = text ?? relationLines(target.ws, relations, newPolicy(target.workspace));
   try {
     await inTransaction(bulk.client, 'BEGIN', () =>
-      copyText(bulk.client, RELATIONS_TABLE, [...RELATION_COPY, ...TAIL], text),
+      copyText(bulk.client, RELATIONS_TABLE, [...RELATION_COPY, ...TAIL], body),
     );
     return true;
   } catch (error) {
@@ -130,19 +98,24 @@ const DEGREES = `SELECT name, count(*)::int AS n FROM (
     UNION ALL SELECT target FROM ${RELATIONS_TABLE} WHERE workspace = $1) ends
   GROUP BY name`;
 
+const DEGREE_WORK_MEM = '128MB';
+
 /** The staged entities in one INSERT, each with its degree; false on a collision. */
 async function insertStaged(bulk: BulkGraph, ws: string): Promise<boolean> {
   const columns = [...ENTITY_COPY, ...TAIL].join(', ');
   const source = [...ENTITY_COPY, ...TAIL].map((c) => `s.${c}`).join(', ');
   try {
-    await inTransaction(bulk.client, 'BEGIN', () =>
-      bulk.client.query(
+    await inTransaction(bulk.client, 'BEGIN', async () => {
+      // The degree of every node is one hash aggregate over the relations; the default
+      // 4 MB spills a large graph's to disk several times over. For this statement only.
+      await bulk.client.query(`SET LOCAL work_mem = '${DEGREE_WORK_MEM}'`);
+      await bulk.client.query(
         `INSERT INTO ${ENTITIES_TABLE} (${columns}, degree)
          SELECT ${source}, COALESCE(d.n, 0)
            FROM ${STAGE} s LEFT JOIN (${DEGREES}) d ON d.name = s.name`,
         [ws],
-      ),
-    );
+      );
+    });
     return true;
   } catch (error) {
     if ((error as { code?: unknown }).code !== '23505') throw error;

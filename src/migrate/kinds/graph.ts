@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { GraphmlError, type GraphmlEdge, type GraphmlNode } from '../../formats/graphml.ts';
 import { GraphBuffer, toEntity, toRelation, updateDegrees } from '../../storage/postgres/graph.ts';
 import { COPY_MIN_ROWS } from '../../storage/postgres/copy.ts';
-import { ENTITY_COLUMNS, RELATION_COLUMNS } from '../../storage/postgres/graph-codec.ts';
+import {
+  ENTITY_COLUMNS,
+  RELATION_COLUMNS,
+  type AttributeColumn,
+} from '../../storage/postgres/graph-codec.ts';
 import { inTransaction } from '../../storage/postgres/pool.ts';
 import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
 import type { Entity, Relation } from '../../storage/types.ts';
@@ -27,6 +31,8 @@ import {
   startBulk,
   type BulkGraph,
 } from './graph-bulk.ts';
+import { copyOutPages, type ColumnParser } from '../copy-out.ts';
+import { digestPages, earlyDigestKey } from '../digest.ts';
 import { keysetPages } from '../keyset.ts';
 import { sessionFor, withClient } from '../target.ts';
 import {
@@ -78,12 +84,13 @@ async function check(ctx: PassContext, plan: StorePlan) {
   const path = join(ctx.directory, plan.file);
   if (!existsSync(path)) return { counts };
   try {
-    const options = { wantsAttributes: false, onDirected: () => directed(ctx) };
+    const onDirected = () => directed(ctx);
+    const options = { wantsAttributes: false, problemsOnly: true, onDirected };
     for await (const batch of readGraphBatches(path, options)) {
       for (const node of batch.nodes) checkGraphId(node.id, ENTITY_STORE, ctx.policy, ctx.findings);
       for (const edge of batch.edges) checkEdge(ctx, edge);
-      counts[ENTITY_STORE] += batch.nodes.length;
-      counts[RELATION_STORE] += batch.edges.length;
+      counts[ENTITY_STORE] += batch.nodeCount ?? batch.nodes.length;
+      counts[RELATION_STORE] += batch.edgeCount ?? batch.edges.length;
     }
   } catch (error) {
     unreadable(ctx, error);
@@ -91,18 +98,24 @@ async function check(ctx: PassContext, plan: StorePlan) {
   return { counts };
 }
 
-function entityItems(ctx: PassContext, nodes: GraphmlNode[]): SourceBatch {
-  const items = nodes.map((node) => {
+function entityItems(ctx: PassContext, nodes: GraphmlNode[], digests?: string[]): SourceBatch {
+  const items = nodes.map((node, i) => {
     const entity: Entity = { name: node.id, properties: node.attributes };
-    return { record: canonicalEntity(entity, ctx.policy, ctx.findings), write: entity };
+    const record = canonicalEntity(entity, ctx.policy, ctx.findings);
+    return { record, write: entity, digest: digests?.[i] };
   });
   return { store: ENTITY_STORE, items };
 }
 
-function relationItems(ctx: PassContext, edges: GraphmlEdge[]): SourceBatch {
-  const items = edges.map((edge) => {
-    const relation: Relation = { ...edge, properties: edge.attributes };
-    return { record: canonicalRelation(relation, ctx.policy, ctx.findings), write: relation };
+function relationItems(ctx: PassContext, edges: GraphmlEdge[], digests?: string[]): SourceBatch {
+  const items = edges.map((edge, i) => {
+    const relation: Relation = {
+      source: edge.source,
+      target: edge.target,
+      properties: edge.attributes,
+    };
+    const record = canonicalRelation(relation, ctx.policy, ctx.findings);
+    return { record, write: relation, digest: digests?.[i] };
   });
   return { store: RELATION_STORE, items };
 }
@@ -110,9 +123,14 @@ function relationItems(ctx: PassContext, edges: GraphmlEdge[]): SourceBatch {
 async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<SourceBatch> {
   const path = join(ctx.directory, plan.file);
   if (!existsSync(path)) return;
-  for await (const batch of readGraphBatches(path, { wantsAttributes: true })) {
-    if (batch.nodes.length > 0) yield entityItems(ctx, batch.nodes);
-    if (batch.edges.length > 0) yield relationItems(ctx, batch.edges);
+  const options = { wantsAttributes: true, digests: true, copyWs: ctx.copyWs };
+  for await (const batch of readGraphBatches(path, options)) {
+    if (batch.nodes.length > 0) {
+      yield { ...entityItems(ctx, batch.nodes, batch.nodeDigests), copyText: batch.nodeCopy };
+    }
+    if (batch.edges.length > 0) {
+      yield { ...relationItems(ctx, batch.edges, batch.edgeDigests), copyText: batch.edgeCopy };
+    }
     drainNotices(ctx);
   }
 }
@@ -123,7 +141,8 @@ async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<Source
  * every other connection.
  */
 const batchRows = (target: TargetContext) => (target.db.canCopy ? 5 * COPY_MIN_ROWS : 500);
-const BULK_ROWS = 5000;
+/** Rows per COPY transaction into an empty graph: two of these are held at a time. */
+const BULK_ROWS = 2500;
 
 async function upsertBatch(target: TargetContext, store: string, writes: unknown[]) {
   await withClient(target.db, target.log, (client) =>
@@ -148,12 +167,30 @@ async function bulkOf(target: TargetContext): Promise<BulkGraph | undefined> {
   return target.state.get('graph:bulk') as BulkGraph | undefined;
 }
 
-async function sendBatch(target: TargetContext, store: string, writes: unknown[]) {
+/** A store's records waiting for their transaction. */
+interface Pending {
+  writes: unknown[];
+  chars: number;
+  /** Their COPY text, while every batch came with one (from the reader thread). */
+  text: string | undefined;
+}
+
+function pendingOf(target: TargetContext, store: string): Pending {
+  let pending = target.state.get(`pending:${store}`) as Pending | undefined;
+  if (!pending) {
+    pending = { writes: [], chars: 0, text: '' };
+    target.state.set(`pending:${store}`, pending);
+  }
+  return pending;
+}
+
+async function sendBatch(target: TargetContext, store: string, pending: Pending) {
+  const { writes, text } = pending;
   const bulk = await bulkOf(target);
   if (!bulk) return upsertBatch(target, store, writes);
-  if (store === ENTITY_STORE) return stageEntities(bulk, target, writes as Entity[]);
+  if (store === ENTITY_STORE) return stageEntities(bulk, target, writes as Entity[], text);
   const copied =
-    !bulk.relationsByUpsert && (await copyRelations(bulk, target, writes as Relation[]));
+    !bulk.relationsByUpsert && (await copyRelations(bulk, target, writes as Relation[], text));
   if (!copied) await upsertBatch(target, store, writes);
 }
 
@@ -170,19 +207,16 @@ function textSize(item: unknown): number {
 
 /** Collects a store's records into transactions of `batchRows` rows (or BATCH_CHARS). */
 async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch) {
-  const key = `pending:${batch.store}`;
-  const pending = (target.state.get(key) as unknown[] | undefined) ?? [];
-  let chars = (target.state.get(`${key}:chars`) as number | undefined) ?? 0;
+  const pending = pendingOf(target, batch.store);
   for (const item of batch.items) {
-    pending.push(item.write);
-    chars += textSize(item.write);
+    pending.writes.push(item.write);
+    pending.chars += textSize(item.write);
   }
-  target.state.set(key, pending);
-  target.state.set(`${key}:chars`, chars);
+  const text = batch.copyText;
+  pending.text = text === undefined || pending.text === undefined ? undefined : pending.text + text;
   const size = (await bulkOf(target)) ? BULK_ROWS : batchRows(target);
-  if (pending.length < size && chars < BATCH_CHARS) return;
-  target.state.delete(key);
-  target.state.delete(`${key}:chars`);
+  if (pending.writes.length < size && pending.chars < BATCH_CHARS) return;
+  target.state.delete(`pending:${batch.store}`);
   // The next batches are read and converted while this one is being sent.
   await target.state.get('graph:sending');
   const sending = sendBatch(target, batch.store, pending);
@@ -190,18 +224,29 @@ async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch
   target.state.set('graph:sending', sending);
 }
 
+/**
+ * After the last relation is written, nothing changes the relations (what follows writes
+ * entities only), so verify's read-back of them runs here, on a second connection, while
+ * the server inserts the staged entities: this process hashes while the server writes.
+ */
+function readRelationsEarly(target: TargetContext): void {
+  const digest = digestPages(targetRows(target, RELATION_STORE));
+  digest.catch(() => undefined); // awaited by verify; a run that fails first never asks
+  target.state.set(earlyDigestKey(RELATION_STORE), digest);
+}
+
 /** Sends what batching still holds, then settles entities and degrees. */
 async function finish(target: TargetContext): Promise<void> {
   await target.state.get('graph:sending');
   target.state.delete('graph:sending');
   for (const store of [ENTITY_STORE, RELATION_STORE]) {
-    const pending = target.state.get(`pending:${store}`) as unknown[] | undefined;
+    const pending = target.state.get(`pending:${store}`) as Pending | undefined;
     target.state.delete(`pending:${store}`);
-    target.state.delete(`pending:${store}:chars`);
-    if (pending?.length) await sendBatch(target, store, pending);
+    if (pending?.writes.length) await sendBatch(target, store, pending);
   }
   const bulk = await bulkOf(target);
   target.state.delete('graph:bulk');
+  if (bulk) readRelationsEarly(target);
   const upsert = (entities: Entity[]) => upsertBatch(target, ENTITY_STORE, entities);
   if (!bulk || (await finishBulk(bulk, target, upsert))) await recountDegrees(target);
 }
@@ -237,9 +282,42 @@ export function graphRows(target: TargetContext, store: string) {
   });
 }
 
+const EMPTY_JSON: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** JSONB text as `pg` parses it; the common empty object without JSON.parse. */
+function jsonColumn(text: string): unknown {
+  return text === '{}' ? EMPTY_JSON : JSON.parse(text);
+}
+
+/** How `pg` (with the pool's int8 parser) would read each non-text column. */
+function parsersOf(columns: AttributeColumn[]): Record<string, ColumnParser> {
+  const parsers: Record<string, ColumnParser> = { extra: jsonColumn, attr_types: jsonColumn };
+  for (const column of columns) {
+    if (column.kind === 'long') parsers[column.name] = Number;
+    if (column.kind === 'double') parsers[column.name] = parseFloat;
+  }
+  return parsers;
+}
+
+/**
+ * The graph tables' rows for a digest, in any order: streamed by COPY on a real server,
+ * keyset pages on PGlite.
+ */
+function unorderedGraphRows(target: TargetContext, store: string) {
+  if (!target.db.canCopy) return graphRows(target, store);
+  const entities = store === ENTITY_STORE;
+  return copyOutPages(target.db, target.log, {
+    table: entities ? ENTITIES_TABLE : RELATIONS_TABLE,
+    ws: target.ws,
+    columns: entities ? ENTITY_SELECT : RELATION_SELECT,
+    parsers: parsersOf(entities ? ENTITY_COLUMNS : RELATION_COLUMNS),
+    pageSize: PAGE,
+  });
+}
+
 async function* targetRows(target: TargetContext, store: string) {
   const quiet = newPolicy(target.workspace);
-  for await (const rows of graphRows(target, store)) {
+  for await (const rows of unorderedGraphRows(target, store)) {
     yield rows.map((row) =>
       store === ENTITY_STORE
         ? canonicalEntityRow(toEntity(row), quiet)

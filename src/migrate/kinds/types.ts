@@ -21,17 +21,26 @@ export interface PassContext {
   vectorDim: number | undefined;
   /** Whether each vector table stores halfvec (float16) rather than vector. */
   halfvec: (store: string) => boolean;
+  /**
+   * Set by a migration into a real server: the target's workspace column, so a reader that
+   * can (the GraphML reader thread) also writes each batch as COPY text.
+   */
+  copyWs?: string;
 }
 
 export interface SourceItem {
   record: CanonicalRecord;
   /** The record as the writer takes it (kind-specific). */
   write: unknown;
+  /** `digestOf(record)`, when the reader thread computed it already. */
+  digest?: string;
 }
 
 export interface SourceBatch {
   store: string;
   items: SourceItem[];
+  /** The items as COPY text for the bulk path, when the reader thread wrote it. */
+  copyText?: string;
 }
 
 export interface CheckResult {

@@ -1,7 +1,7 @@
 import { orderedPair } from '../../storage/postgres/graph-codec.ts';
 import type { GraphAttributes } from '../../formats/graphml.ts';
 import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
-import type { TextPolicy } from '../../storage/postgres/text.ts';
+import { isStorableText, type TextPolicy } from '../../storage/postgres/text.ts';
 import type { Entity, Relation } from '../../storage/types.ts';
 import type { CanonicalRecord } from '../canonical.ts';
 import type { Findings } from '../findings.ts';
@@ -15,12 +15,25 @@ import type { Findings } from '../findings.ts';
 export const ENTITY_STORE = 'graph_entities';
 export const RELATION_STORE = 'graph_relations';
 
-/** Attributes as the codec stores them: text through the policy, names too (in `extra`). */
+function isClean(attributes: GraphAttributes): boolean {
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (!isStorableText(key)) return false;
+    if (typeof value === 'string' && !isStorableText(value)) return false;
+  }
+  return true;
+}
+
+/**
+ * Attributes as the codec stores them: text through the policy, names too (in `extra`).
+ * Clean attributes (nearly all) are returned as they are: millions of records pass here.
+ */
 function policed(
   attributes: GraphAttributes,
   policy: TextPolicy,
   where: { store: string; record: string },
 ): GraphAttributes {
+  if (isClean(attributes)) return attributes;
   const out: GraphAttributes = {};
   for (const [key, value] of Object.entries(attributes)) {
     const safeValue =
@@ -89,7 +102,10 @@ export function canonicalEntity(
 ): CanonicalRecord {
   checkEntityId(entity, findings);
   const record = canonicalEntityRow(entity, policy);
-  record.fields.entity_id = entity.name;
+  // A copy, if it differs: the fields may be the entity's own properties, kept as read.
+  if (record.fields.entity_id !== entity.name) {
+    record.fields = { ...record.fields, entity_id: entity.name };
+  }
   return record;
 }
 

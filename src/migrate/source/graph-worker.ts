@@ -5,19 +5,34 @@ import {
   type GraphmlEdge,
   type GraphmlNode,
 } from '../../formats/graphml.ts';
+import { digestOf } from '../digest.ts';
+import { entityLines, relationLines } from '../kinds/graph-lines.ts';
+import { canonicalEntity, canonicalRelation } from '../records/graph.ts';
+import { newPolicy } from '../records/text.ts';
+import { isStorableText } from '../../storage/postgres/text.ts';
 
 /**
  * Runs the GraphML reader off the main thread. The reader pushes nodes and edges into
  * synchronous callbacks, so on the main thread it could not wait for PostgreSQL: a slow
  * database would let the whole graph pile up in memory. Here the callbacks may block:
  * once `maxInFlight` batches wait unread, the worker sleeps on a shared counter until the
- * main thread takes one. Parsing also overlaps with the main thread's encoding and I/O.
+ * main thread takes one. The parsing here (and, when asked, checksums and COPY text)
+ * overlaps the main thread's work and the database's.
  */
 export interface GraphWorkerInput {
   path: string;
   wantsAttributes: boolean;
   batchSize: number;
   maxInFlight: number;
+  /**
+   * Also digest every record (`digestOf` of its canonical form), so the main thread, which
+   * sends the rows, does not have to: the two threads share the work.
+   */
+  digests: boolean;
+  /** Post only records whose ids could be refused, or self-loops (and every count). */
+  problemsOnly: boolean;
+  /** Also write each batch as COPY text for the bulk path, rows keyed by this workspace. */
+  copyWs: string | undefined;
   /** Int32Array[0] = batches posted and not yet taken by the main thread. */
   inFlight: SharedArrayBuffer;
 }
@@ -29,6 +44,17 @@ export type GraphWorkerMessage =
   | { kind: 'end' }
   | { kind: 'error'; reason: string; offset: number | undefined };
 
+interface GraphBatchOut {
+  nodes: GraphmlNode[];
+  edges: GraphmlEdge[];
+  nodeCount: number;
+  edgeCount: number;
+  nodeDigests?: string[];
+  edgeDigests?: string[];
+  nodeCopy?: string;
+  edgeCopy?: string;
+}
+
 const input = workerData as GraphWorkerInput;
 const counter = new Int32Array(input.inFlight);
 /** A batch also ends at this many characters of text, whatever its record count (B19). */
@@ -36,52 +62,114 @@ const BATCH_CHARS = 8 * 1024 * 1024;
 let nodes: GraphmlNode[] = [];
 let edges: GraphmlEdge[] = [];
 let chars = 0;
+let nodeCount = 0;
+let edgeCount = 0;
+/** Whether the batch holds a number JSON cannot carry (NaN, ±Infinity, -0). */
+let oddNumbers = false;
+/** Canonical forms need the text policy's replacements; its notices are the main thread's. */
+const policy = newPolicy('');
 
-/** NaN and infinities (GraphML doubles may hold them) survive JSON as tagged strings. */
+const isOdd = (value: number) => !Number.isFinite(value) || Object.is(value, -0);
+
+/** NaN, infinities and -0 (GraphML doubles may hold them) survive JSON as tagged strings. */
 function numbers(_key: string, value: unknown): unknown {
-  return typeof value === 'number' && !Number.isFinite(value) ? { $number: String(value) } : value;
+  if (typeof value !== 'number' || !isOdd(value)) return value;
+  return { $number: Object.is(value, -0) ? '-0' : String(value) };
+}
+
+function relationOf(edge: GraphmlEdge) {
+  return { source: edge.source, target: edge.target, properties: edge.attributes };
+}
+
+/** The batch's rows as COPY text (graph-lines.ts), nodes and edges apart. */
+function copyTextOf(batch: GraphBatchOut, ws: string): void {
+  if (batch.nodes.length > 0) {
+    const entities = batch.nodes.map((node) => ({ name: node.id, properties: node.attributes }));
+    batch.nodeCopy = entityLines(ws, entities, policy);
+  }
+  if (batch.edges.length > 0)
+    batch.edgeCopy = relationLines(ws, batch.edges.map(relationOf), policy);
+  policy.notices.length = 0;
+}
+
+/** Each record's digest, in batch order: the same `digestOf` the main thread would take. */
+function digestsOf(batch: GraphBatchOut): void {
+  batch.nodeDigests = batch.nodes.map((node) =>
+    digestOf(canonicalEntity({ name: node.id, properties: node.attributes }, policy)),
+  );
+  batch.edgeDigests = batch.edges.map((edge) =>
+    digestOf(canonicalRelation(relationOf(edge), policy)),
+  );
+  policy.notices.length = 0;
 }
 
 function post(message: GraphWorkerMessage): void {
   parentPort?.postMessage(message);
 }
 
-function flush(): void {
-  if (nodes.length === 0 && edges.length === 0) return;
+/** Blocks until fewer than `maxInFlight` batches wait unread, then claims a place. */
+function claimPlace(): void {
   for (;;) {
     const waiting = Atomics.load(counter, 0);
     if (waiting < input.maxInFlight) break;
     Atomics.wait(counter, 0, waiting);
   }
   Atomics.add(counter, 0, 1);
-  const batch = { nodes, edges };
-  // A replacer slows stringifying; only batches holding NaN or infinities need one.
-  const plain = JSON.stringify(batch);
-  post({ kind: 'batch', json: plain.includes('null') ? JSON.stringify(batch, numbers) : plain });
+}
+
+function flush(): void {
+  if (nodeCount === 0 && edgeCount === 0) return;
+  // The batch is digested, encoded and stringified before waiting for a place, so this
+  // work overlaps the main thread's instead of following it.
+  const batch: GraphBatchOut = { nodes, edges, nodeCount, edgeCount };
+  if (input.digests) digestsOf(batch);
+  if (input.copyWs !== undefined) copyTextOf(batch, input.copyWs);
+  // A replacer slows stringifying; only batches holding odd numbers need one.
+  const json = JSON.stringify(batch, oddNumbers ? numbers : undefined);
+  claimPlace();
+  post({ kind: 'batch', json });
   nodes = [];
   edges = [];
   chars = 0;
+  nodeCount = edgeCount = 0;
+  oddNumbers = false;
 }
 
 function full(attributes: Record<string, unknown>): boolean {
-  for (const value of Object.values(attributes)) {
+  for (const key in attributes) {
+    const value = attributes[key];
     if (typeof value === 'string') chars += value.length;
+    else if (typeof value === 'number' && isOdd(value)) oddNumbers = true;
   }
-  return nodes.length + edges.length >= input.batchSize || chars >= BATCH_CHARS;
+  return nodeCount + edgeCount >= input.batchSize || chars >= BATCH_CHARS;
+}
+
+/**
+ * Whether the check pass must see a record: one of its ids is not storable as it is, or
+ * an edge is a self-loop. The rest only count, and never cross to the main thread.
+ */
+function suspect(...ids: string[]): boolean {
+  return !ids.every(isStorableText) || (ids.length === 2 && ids[0] === ids[1]);
+}
+
+function onNode(node: GraphmlNode): void {
+  nodeCount++;
+  if (!input.problemsOnly || suspect(node.id)) nodes.push(node);
+  if (full(node.attributes)) flush();
+}
+
+function onEdge(edge: GraphmlEdge): void {
+  edgeCount++;
+  if (!input.problemsOnly || suspect(edge.source, edge.target)) edges.push(edge);
+  if (full(edge.attributes)) flush();
 }
 
 async function run(): Promise<void> {
   try {
     await readGraphml(input.path, {
       wantsAttributes: input.wantsAttributes,
-      onNode: (node) => {
-        nodes.push(node);
-        if (full(node.attributes)) flush();
-      },
-      onEdge: (edge) => {
-        edges.push(edge);
-        if (full(edge.attributes)) flush();
-      },
+      onNode,
+      onEdge,
       onDirected: () => post({ kind: 'directed' }),
     });
     flush();

@@ -17,6 +17,15 @@ import type { GraphWorkerInput, GraphWorkerMessage } from './graph-worker.ts';
 export interface GraphBatch {
   nodes: GraphmlNode[];
   edges: GraphmlEdge[];
+  /** With `digests`, from the reader thread: `digestOf` each node's canonical form. */
+  nodeDigests?: string[];
+  edgeDigests?: string[];
+  /** With `copyWs`, from the reader thread: the batch's rows as COPY text (graph-lines.ts). */
+  nodeCopy?: string;
+  edgeCopy?: string;
+  /** The records read; with `problemsOnly`, more than the batch holds. */
+  nodeCount?: number;
+  edgeCount?: number;
 }
 
 export interface GraphReadOptions {
@@ -24,6 +33,15 @@ export interface GraphReadOptions {
   wantsAttributes: boolean;
   batchSize?: number;
   maxInFlight?: number;
+  /** Digest every record on the reader thread (only large files have one). */
+  digests?: boolean;
+  /**
+   * Hand over only records the check pass reports (ids not storable, self-loops), but
+   * count them all: most records then never cross from the reader thread.
+   */
+  problemsOnly?: boolean;
+  /** Write each batch as COPY text too, rows keyed by this workspace column. */
+  copyWs?: string;
   /** Called when the file declares `edgedefault="directed"`. */
   onDirected?: () => void;
 }
@@ -38,7 +56,7 @@ function startWorker(input: GraphWorkerInput): Worker {
     `.then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
   // The reader holds a batch or two; a small young generation keeps its heap (and so
   // the process's RSS) from growing into what V8 would otherwise allow itself.
-  const resourceLimits = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 512 };
+  const resourceLimits = { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 512 };
   return new Worker(code, { eval: true, workerData: input, resourceLimits });
 }
 
@@ -121,8 +139,13 @@ async function* inWorker(path: string, options: GraphReadOptions): AsyncGenerato
   const worker = startWorker({
     path,
     wantsAttributes: options.wantsAttributes,
-    batchSize: options.batchSize ?? 2000,
-    maxInFlight: options.maxInFlight ?? 4,
+    // Small batches, several waiting: both threads' young generations stay small (less
+    // garbage collection, lower RSS) while the reader keeps ahead of the main thread.
+    batchSize: options.batchSize ?? 250,
+    maxInFlight: options.maxInFlight ?? 8,
+    digests: options.digests === true,
+    problemsOnly: options.problemsOnly === true,
+    copyWs: options.copyWs,
     inFlight,
   });
   const mailbox = new Mailbox();

@@ -1,0 +1,63 @@
+import { copyValue } from '../../storage/postgres/copy.ts';
+import {
+  encodeAttributes,
+  ENTITY_COLUMNS,
+  orderedPair,
+  RELATION_COLUMNS,
+  type EncodedAttributes,
+} from '../../storage/postgres/graph-codec.ts';
+import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
+import type { TextPolicy } from '../../storage/postgres/text.ts';
+import type { Entity, Relation } from '../../storage/types.ts';
+
+/**
+ * Graph rows as COPY text for the bulk path (graph-bulk.ts): pure functions, so the
+ * GraphML reader thread can write the text while the main thread sends the previous batch.
+ * Each line is workspace, key columns, the attribute columns, extra, attr_types, updated_at.
+ */
+export const nowUtc = (): string => new Date().toISOString().slice(0, 23).replace('T', ' ');
+
+/**
+ * One COPY line: `head` (already COPY text), then the encoded attributes and `now`.
+ * Millions of rows: one string built in place, no intermediate arrays.
+ */
+function line(head: string, e: EncodedAttributes, now: string): string {
+  let text = head;
+  // -0 as "-0": DOUBLE PRECISION keeps the sign, which String(-0) would drop.
+  for (const value of e.columns) text += Object.is(value, -0) ? '\t-0' : '\t' + copyValue(value);
+  return text + '\t' + copyValue(e.extra) + '\t' + copyValue(e.types) + '\t' + now + '\n';
+}
+
+export function entityLines(workspace: string, entities: Entity[], policy: TextPolicy): string {
+  const now = nowUtc();
+  const ws = copyValue(workspace);
+  let text = '';
+  for (const entity of entities) {
+    const where = { store: ENTITIES_TABLE, record: entity.name };
+    // As the backend's own upsert: entity_id always equals the name (copied only if not).
+    const given = entity.properties;
+    const properties =
+      given.entity_id === entity.name ? given : { ...given, entity_id: entity.name };
+    const e = encodeAttributes(properties, ENTITY_COLUMNS, policy, where);
+    const name = copyValue(entity.name);
+    text += line(`${ws}\t${name}\t${copyValue(entity.name.toLowerCase())}`, e, now);
+  }
+  return text;
+}
+
+export function relationLines(
+  workspace: string,
+  relations: Relation[],
+  policy: TextPolicy,
+): string {
+  const now = nowUtc();
+  const ws = copyValue(workspace);
+  let text = '';
+  for (const relation of relations) {
+    const [low, high] = orderedPair(relation.source, relation.target);
+    const where = { store: RELATIONS_TABLE, record: `${low} - ${high}` };
+    const e = encodeAttributes(relation.properties, RELATION_COLUMNS, policy, where);
+    text += line(`${ws}\t${copyValue(low)}\t${copyValue(high)}`, e, now);
+  }
+  return text;
+}
