@@ -18,7 +18,12 @@ import {
  * Every sample workspace into the real PostgreSQL 15 server (graph, key-value stores and
  * doc status; the server has no pgvector, so vectors stay in files), verified, migrated a
  * second time without duplicating a row, and the samples left byte for byte as they were.
+ *
+ * Every GraphML file goes through the reader thread here (a large file's path; no sample
+ * is large), while the PGlite suite reads them on the main thread.
  */
+process.env.RAGSPACE_GRAPH_THREAD_MIN_BYTES = '0';
+
 describe('migrating every sample into PostgreSQL 15 (graph, KV, doc status)', () => {
   let db: MigDatabase;
   const before_ = treeChecksum(SAMPLES);

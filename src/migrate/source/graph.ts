@@ -101,8 +101,15 @@ function workerExit(code: number): Error {
 /**
  * Below this size the file is parsed on this thread into memory (a few times its size at
  * most): starting the reader thread costs most of a second, more than such a file takes.
+ * RAGSPACE_GRAPH_THREAD_MIN_BYTES moves the line (the tests send every sample through the
+ * reader thread with 0).
  */
 const IN_THREAD_BYTES = 8 * 1024 * 1024;
+
+function inThreadBytes(): number {
+  const configured = Number(process.env.RAGSPACE_GRAPH_THREAD_MIN_BYTES);
+  return Number.isInteger(configured) && configured >= 0 ? configured : IN_THREAD_BYTES;
+}
 
 async function* inThread(path: string, options: GraphReadOptions): AsyncGenerator<GraphBatch> {
   const all: GraphBatch = { nodes: [], edges: [] };
@@ -126,7 +133,7 @@ export async function* readGraphBatches(
   path: string,
   options: GraphReadOptions,
 ): AsyncGenerator<GraphBatch> {
-  if ((await stat(path)).size <= IN_THREAD_BYTES) {
+  if ((await stat(path)).size < inThreadBytes()) {
     yield* inThread(path, options);
     return;
   }
