@@ -347,9 +347,6 @@ async function child(envFile: string): Promise<void> {
   const { migrate } = await import('../src/migrate/migrate.ts');
   const env = loadEnv(envFile, {});
   const config = readConfig(env);
-  // LightRAG reads an empty POSTGRES_VECTOR_INDEX_TYPE as "no index"; config.ts reads it
-  // as unset (HNSW), so the bench sets it itself (reported to the configuration's owner).
-  if (env.POSTGRES_VECTOR_INDEX_TYPE === '') config.postgres.vectorIndexType = '';
   const started = performance.now();
   const report = await migrate(config, { workspaces: ['big'], log: silentLogger });
   const ws = report.workspaces[0]!;
