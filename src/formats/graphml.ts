@@ -33,6 +33,12 @@ export interface GraphmlSink {
   onNode(node: GraphmlNode): void;
   onEdge(edge: GraphmlEdge): void;
   onDirected?(): void;
+  /**
+   * A node whose `entity_id` differs from its id (B04: `ent-<md5>` ids) is delivered under
+   * its `entity_id`, and edges naming its id are delivered with that name; this hears of
+   * each such node (only when attributes are decoded).
+   */
+  onRenamedNode?(fileId: string, name: string): void;
 }
 
 /**
@@ -145,6 +151,8 @@ class GraphmlBuilder implements XmlHandler {
   private text = '';
   private inDefault = false;
   private defaults: { node: KeyDeclaration[]; edge: KeyDeclaration[] } | undefined;
+  /** File node ids delivered under another name (their entity_id). */
+  private readonly renamed = new Map<string, string>();
 
   constructor(private readonly sink: GraphmlSink) {}
 
@@ -246,7 +254,21 @@ class GraphmlBuilder implements XmlHandler {
     this.node = undefined;
     if (!node) return;
     this.applyDefaults(node.attributes, 'node');
+    if (this.sink.wantsAttributes) this.nameByEntityId(node);
     this.sink.onNode(node);
+  }
+
+  /**
+   * The entity is its name everywhere in ragspace, as in LightRAG's own files, so a node
+   * keyed by something else (a hash) is renamed to its entity_id. Edges met before their
+   * node keep the file's id (networkx-made files list every node first).
+   */
+  private nameByEntityId(node: GraphmlNode): void {
+    const name = entityLabel(node);
+    if (name === node.id) return;
+    this.renamed.set(node.id, name);
+    this.sink.onRenamedNode?.(node.id, name);
+    node.id = name;
   }
 
   private closeEdge(): void {
@@ -254,6 +276,10 @@ class GraphmlBuilder implements XmlHandler {
     this.edge = undefined;
     if (!edge) return;
     this.applyDefaults(edge.attributes, 'edge');
+    if (this.renamed.size > 0) {
+      edge.source = this.renamed.get(edge.source) ?? edge.source;
+      edge.target = this.renamed.get(edge.target) ?? edge.target;
+    }
     this.sink.onEdge(edge);
   }
 

@@ -13,6 +13,7 @@ import type { WorkspaceSummary } from '../../src/storage/types.ts';
 import { parseWorkspaceQuery } from '../../src/workspace/query.ts';
 import { tempDir, testApp, writeTree } from '../helpers.ts';
 import { chainGraph, docStatus, GRAPH, kv } from './fixtures.ts';
+import { readWithPython } from './python.ts';
 
 /**
  * One test per reading fault of docs/known-faults.md, each on a small input written here,
@@ -181,7 +182,11 @@ describe('B04: GraphML key ids, order and hashed node ids', () => {
     ];
     assert.deepEqual(one.nodes.map(view), expected);
     assert.deepEqual(two.nodes.map(view), expected);
-    assert.equal(two.nodes[0]?.id, `ent-${md5('Alice')}`);
+    // A hashed node is delivered under its entity_id, as LightRAG names nodes.
+    assert.deepEqual(
+      two.nodes.map((n) => n.id),
+      ['Alice', 'Bob'],
+    );
   });
 
   it('respects for="all", both weight keys, and <default> (for its scope only)', async () => {
@@ -194,11 +199,7 @@ describe('B04: GraphML key ids, order and hashed node ids', () => {
       entity_type: 'person',
     });
     assert.deepEqual(two.edges, [
-      {
-        source: `ent-${md5('Alice')}`,
-        target: `ent-${md5('Bob')}`,
-        attributes: { weight: 2, note: 'e1' },
-      },
+      { source: 'Alice', target: 'Bob', attributes: { weight: 2, note: 'e1' } },
     ]);
     const one = await readAll(join(dir.path, 'one', GRAPH));
     assert.deepEqual(one.edges[0]?.attributes, { weight: 2 });
@@ -209,6 +210,42 @@ describe('B04: GraphML key ids, order and hashed node ids', () => {
     assert.equal(entityLabel({ id: 'Bob', attributes: {} }), 'Bob');
     assert.equal(entityLabel({ id: 'Bob', attributes: { entity_id: '' } }), 'Bob');
     assert.equal(entityLabel({ id: 'Bob', attributes: { entity_id: 7 } }), 'Bob');
+  });
+
+  it('labels, graphs and writes use the names, and the file is rewritten under them', async () => {
+    const own = tempDir();
+    writeTree(own.path, { [`two/${GRAPH}`]: hashedIdGraph() });
+    const storage = new FileStorage(own.path);
+    const app = testApp(storage);
+    const get = async (path: string) =>
+      (await app.request(path, { headers: { 'LIGHTRAG-WORKSPACE': 'two' } })).json();
+    assert.deepEqual(await get('/graph/label/list'), ['Alice', 'Bob']);
+    const graph = (await get('/graphs?label=Alice')) as { edges: { source: string }[] };
+    assert.equal(graph.edges.length, 1);
+    assert.deepEqual(await get('/graph/entity/exists?name=Alice'), { exists: true });
+
+    const body = JSON.stringify({ entity_name: 'Carol', entity_data: { description: 'c' } });
+    const headers = { 'LIGHTRAG-WORKSPACE': 'two', 'content-type': 'application/json' };
+    const created = await app.request('/graph/entity/create', { method: 'POST', headers, body });
+    assert.equal(created.status, 200, await created.text());
+    const relation = JSON.stringify({
+      source_entity: 'Alice',
+      target_entity: 'Carol',
+      relation_data: { description: 'knows', keywords: 'k' },
+    });
+    const linked = await app.request('/graph/relation/create', {
+      method: 'POST',
+      headers,
+      body: relation,
+    });
+    assert.equal(linked.status, 200, await linked.text());
+
+    const written = readWithPython(join(own.path, 'two')).graph;
+    assert.deepEqual(Object.keys(written?.nodes ?? {}).sort(), ['Alice', 'Bob', 'Carol']);
+    const ends = Object.values(written?.edges ?? {}).map((e) => e.ends.join('|'));
+    assert.deepEqual(ends.sort(), ['Alice|Bob', 'Alice|Carol']);
+    await storage.close();
+    own.cleanup();
   });
 
   it('both workspaces list the same counts', async () => {

@@ -178,6 +178,30 @@ describe('checks before writing, and what the copy reports', () => {
     assert.equal(nan!.w, 'NaN');
   });
 
+  it('migrates hashed node ids (B04) under their entity_id, edges included', async () => {
+    const hashed = (id: string, name: string) =>
+      `<node id="${id}"><data key="d0">person</data><data key="d3">${name}</data></node>`;
+    const entityIdKey = '<key id="d3" for="node" attr.name="entity_id" attr.type="string"/>';
+    writeTree(root, {
+      'hashed/graph_chunk_entity_relation.graphml': graphml(
+        hashed('ent-1', 'Alice') + hashed('ent-2', 'Bob') + edge('ent-1', 'ent-2', '1.0'),
+      ).replace(KEYS, KEYS + entityIdKey),
+    });
+    const report = only(await run(migConfig(env()), { workspaces: ['hashed'] }));
+    assert.equal(report.status, 'migrated', JSON.stringify(report.error ?? report.verification));
+    const names = await db.query(
+      `SELECT name, entity_id FROM ragspace_entities WHERE workspace = 'hashed' ORDER BY name`,
+    );
+    assert.deepEqual(names, [
+      { name: 'Alice', entity_id: 'Alice' },
+      { name: 'Bob', entity_id: 'Bob' },
+    ]);
+    const [relation] = await db.query(
+      `SELECT source, target FROM ragspace_relations WHERE workspace = 'hashed'`,
+    );
+    assert.deepEqual(relation, { source: 'Alice', target: 'Bob' });
+  });
+
   it('keeps every doc-status era (B23): unknown status, missing fields, naive times', async () => {
     writeTree(root, {
       'docs/graph_chunk_entity_relation.graphml': graphml(node('A')),

@@ -96,9 +96,18 @@ async function readKeys(path: string): Promise<KeyCollector> {
 }
 
 /** Builds the model as networkx's reader does: repeats merge, missing ends are added. */
-function graphSink(graph: GraphModel, seen: { duplicates: number; directed: boolean }) {
+interface Seen {
+  duplicates: number;
+  directed: boolean;
+  renamed: boolean;
+}
+
+function graphSink(graph: GraphModel, seen: Seen) {
   return {
     wantsAttributes: true,
+    onRenamedNode: () => {
+      seen.renamed = true;
+    },
     onNode: (node: GraphmlNode) => {
       if (graph.hasNode(node.id)) seen.duplicates++;
       graph.mergeNode(node.id, node.attributes);
@@ -117,8 +126,11 @@ export async function loadGraph(path: string): Promise<LoadedGraph> {
   const keys = await readKeys(path);
   const graph = GraphModel.empty(keys.types);
   graph.fileKeys = keys.appendable ? keys.keys : undefined;
-  const seen = { duplicates: 0, directed: false };
+  const seen = { duplicates: 0, directed: false, renamed: false };
   await readGraphml(path, graphSink(graph, seen));
+  // Nodes renamed to their entity_id (B04) are not the file's ids: appending edges that
+  // name them would not join them, so the first write rewrites the file under the names.
+  if (seen.renamed) graph.fileKeys = undefined;
   if (seen.directed) {
     throw new GraphmlError(
       'the graph is directed (edgedefault="directed"), but LightRAG reads and writes only ' +
