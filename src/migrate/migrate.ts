@@ -8,7 +8,7 @@ import type { SourceBatch } from './kinds/types.ts';
 import { lockWorkspace } from './lock.ts';
 import { checkWorkspace, KINDS, type BatchHandler, type Checked } from './passes.ts';
 import { copyPass, refused, settle } from './steps.ts';
-import { allWorkspaces, type StorePlan } from './plan.ts';
+import { allWorkspaces, skippedDirectories, type StorePlan } from './plan.ts';
 import { silentProgress, type Progress } from './progress.ts';
 import { succeeded, type MigrationReport, type WorkspaceReport } from './report.ts';
 import { takeSnapshot, type SourceSnapshot } from './snapshot.ts';
@@ -81,7 +81,9 @@ export async function migrate(config: Config, options: MigrateOptions): Promise<
     await db?.close();
   }
   const target = db?.where ?? 'none (dry run)';
-  return { target, ok: reports.every(succeeded), workspaces: reports };
+  const report: MigrationReport = { target, ok: reports.every(succeeded), workspaces: reports };
+  if (options.all) report.skipped = skippedDirectories(config.workingDir);
+  return report;
 }
 
 async function migrateOne(

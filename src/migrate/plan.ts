@@ -88,3 +88,9 @@ export function planWorkspace(name: string, directory: string, stores: StoreSet)
 export function allWorkspaces(workingDir: string): string[] {
   return discoverWorkspaces(workingDir).workspaces.map((w) => w.name);
 }
+
+/** Directories --all leaves out: no workspace can have their names (nor can be served). */
+export function skippedDirectories(workingDir: string): { directory: string; reason: string }[] {
+  const skipped = discoverWorkspaces(workingDir).invalid;
+  return skipped.sort((a, b) => (a.directory < b.directory ? -1 : 1));
+}

@@ -97,6 +97,13 @@ export function renderReport(report: MigrationReport): string {
   const headers = ['workspace', 'store', 'records', 'seconds', 'records/s', 'warnings', 'verify'];
   const rows = report.workspaces.flatMap(storeRows);
   const table = rows.length ? renderTable(headers, rows) : '';
-  const details = report.workspaces.flatMap(workspaceLines).join('\n');
-  return `${table}\n${details}\n\ntarget: ${report.target}\n`;
+  const details = [...report.workspaces.flatMap(workspaceLines), ...skippedLines(report)];
+  return `${table}\n${details.join('\n')}\n\ntarget: ${report.target}\n`;
+}
+
+function skippedLines(report: MigrationReport): string[] {
+  return (report.skipped ?? []).map(
+    (s) =>
+      `skipped directory "${s.directory}": ${s.reason}; not migrated (rename it to migrate it)`,
+  );
 }

@@ -57,6 +57,8 @@ export interface MigrationReport {
   target: string;
   ok: boolean;
   workspaces: WorkspaceReport[];
+  /** With --all: directories of WORKING_DIR whose names are not workspace names. */
+  skipped?: { directory: string; reason: string }[];
 }
 
 const SUCCESS: WorkspaceStatus[] = ['migrated', 'checked', 'verified'];

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { renderReport } from '../../src/migrate/render.ts';
 import { silentProgress, type Progress } from '../../src/migrate/progress.ts';
 import { rollback } from '../../src/migrate/rollback.ts';
 import { verify } from '../../src/migrate/verify.ts';
@@ -176,6 +177,35 @@ describe('checks before writing, and what the copy reports', () => {
         WHERE workspace = 'graph' AND target = 'C' AND source = 'B'`,
     );
     assert.equal(nan!.w, 'NaN');
+  });
+
+  it('--all lists the directories whose names are not workspace names', async () => {
+    const own = tempDir('ragspace-mig-all-');
+    writeTree(own.path, {
+      'fine/graph_chunk_entity_relation.graphml': graphml(node('A')),
+      'bad name/graph_chunk_entity_relation.graphml': graphml(node('B')),
+      '-dash/graph_chunk_entity_relation.graphml': graphml(node('C')),
+    });
+    try {
+      const config = migConfig({ ...env(), WORKING_DIR: own.path });
+      const report = await run(config, { all: true, dryRun: true });
+      assert.deepEqual(
+        report.workspaces.map((w) => w.workspace),
+        ['fine'],
+      );
+      const characters = 'it contains characters other than A-Z, a-z, 0-9, "_", "-"';
+      assert.deepEqual(report.skipped, [
+        { directory: '-dash', reason: 'it starts with "-"' },
+        { directory: 'bad name', reason: characters },
+      ]);
+      assert.ok(
+        renderReport(report).includes(
+          `skipped directory "bad name": ${characters}; not migrated (rename it to migrate it)`,
+        ),
+      );
+    } finally {
+      own.cleanup();
+    }
   });
 
   it('migrates hashed node ids (B04) under their entity_id, edges included', async () => {
