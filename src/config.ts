@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { errors } from './errors.ts';
@@ -86,8 +86,12 @@ type Env = Record<string, string | undefined>;
  */
 export function loadEnv(envFile?: string, processEnv: Env = process.env): Env {
   const path = resolve(envFile ?? '.env');
+  const named = envFile === undefined ? '.env' : `--dotenv ${envFile}`;
   if (envFile !== undefined && !existsSync(path)) {
-    throw errors.configInvalid([`--dotenv ${envFile}: no such file (${path})`]);
+    throw errors.configInvalid([`${named}: no such file (${path})`]);
+  }
+  if (existsSync(path) && !statSync(path).isFile()) {
+    throw errors.configInvalid([`${named}: ${path} is not a file`]);
   }
   const fromFile = existsSync(path) ? parseDotenv(readFileSync(path)) : {};
   return { ...fromFile, ...processEnv };

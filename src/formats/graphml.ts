@@ -151,8 +151,10 @@ class GraphmlBuilder implements XmlHandler {
   private text = '';
   private inDefault = false;
   private defaults: { node: KeyDeclaration[]; edge: KeyDeclaration[] } | undefined;
-  /** File node ids delivered under another name (their entity_id). */
+  /** File node ids delivered under another name (their entity_id), and those names. */
   private readonly renamed = new Map<string, string>();
+  private readonly names = new Set<string>();
+  private edgeSeen = false;
 
   constructor(private readonly sink: GraphmlSink) {}
 
@@ -260,13 +262,16 @@ class GraphmlBuilder implements XmlHandler {
 
   /**
    * The entity is its name everywhere in ragspace, as in LightRAG's own files, so a node
-   * keyed by something else (a hash) is renamed to its entity_id. Edges met before their
-   * node keep the file's id (networkx-made files list every node first).
+   * keyed by something else (a hash) is renamed to its entity_id. Not renamed, so that no
+   * edge is cut off or merged away: a node after the first edge (an edge already read may
+   * name its id; networkx-made files list every node first), and a second node with a
+   * name already given.
    */
   private nameByEntityId(node: GraphmlNode): void {
     const name = entityLabel(node);
-    if (name === node.id) return;
+    if (name === node.id || this.edgeSeen || this.names.has(name)) return;
     this.renamed.set(node.id, name);
+    this.names.add(name);
     this.sink.onRenamedNode?.(node.id, name);
     node.id = name;
   }
@@ -276,6 +281,7 @@ class GraphmlBuilder implements XmlHandler {
     this.edge = undefined;
     if (!edge) return;
     this.applyDefaults(edge.attributes, 'edge');
+    this.edgeSeen = true;
     if (this.renamed.size > 0) {
       edge.source = this.renamed.get(edge.source) ?? edge.source;
       edge.target = this.renamed.get(edge.target) ?? edge.target;

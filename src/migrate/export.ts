@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, realpathSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
 import type { GraphAttributes, GraphmlEdge } from '../formats/graphml.ts';
@@ -8,7 +8,7 @@ import { newCleanReport, writePrettyJsonObject } from '../formats/json-writer.ts
 import { float16ToNumber } from '../formats/nano-vdb.ts';
 import { float16Bits, writeNanoVdb, type NanoRowOut } from '../formats/nano-vdb-writer.ts';
 import type { TextSink } from '../formats/sink.ts';
-import { migrationErrors } from '../errors.ts';
+import { isRagspaceError, migrationErrors } from '../errors.ts';
 import { createLogger, type Logger } from '../log.ts';
 import {
   commitPrepared,
@@ -274,16 +274,20 @@ async function writeFiles(run: Exported, plans: StorePlan[], out: string): Promi
  */
 function checkOut(config: Config, out: string): string {
   const directory = resolve(out);
-  const workingDir = existsSync(config.workingDir) ? realpathSync(config.workingDir) : undefined;
-  const real = realPathOf(directory);
-  if (workingDir !== undefined && inside(real, workingDir)) {
-    const reason = `it is inside WORKING_DIR (${config.workingDir})`;
-    throw migrationErrors.exportTarget(directory, reason);
+  try {
+    if (inside(realPathOf(directory), realPathOf(resolve(config.workingDir)))) {
+      const reason = `it is inside WORKING_DIR (${config.workingDir})`;
+      throw migrationErrors.exportTarget(directory, reason);
+    }
+    if (existsSync(directory) && readdirSync(directory).length > 0) {
+      throw migrationErrors.exportTarget(directory, 'it is not empty');
+    }
+    mkdirSync(directory, { recursive: true });
+  } catch (error) {
+    if (isRagspaceError(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? 'an unknown error';
+    throw migrationErrors.exportTarget(directory, `it cannot be used as a directory (${code})`);
   }
-  if (existsSync(directory) && readdirSync(directory).length > 0) {
-    throw migrationErrors.exportTarget(directory, 'it is not empty');
-  }
-  mkdirSync(directory, { recursive: true });
   return directory;
 }
 
@@ -297,7 +301,8 @@ function realPathOf(directory: string): string {
 
 function inside(path: string, root: string): boolean {
   const rest = relative(root, path);
-  return rest === '' || (!rest.startsWith('..') && !isAbsolute(rest));
+  const above = rest === '..' || rest.startsWith('..' + sep);
+  return !above && !isAbsolute(rest);
 }
 
 async function exportOn(db: TargetDb, name: string, out: string, log: Logger) {

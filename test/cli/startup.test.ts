@@ -48,6 +48,24 @@ describe('start-up problems', () => {
     }
   });
 
+  it('a --dotenv path that is a directory, and RAGSPACE_PGLITE_DIR on a file', async () => {
+    const asDir = await run(['workspaces', '--dotenv', dir.path]);
+    assert.equal(asDir.code, 1);
+    assert.equal(asDir.stderr, oneProblem(`--dotenv ${dir.path}: ${dir.path} is not a file`));
+    const env = {
+      HOST: '127.0.0.1',
+      PORT: '0',
+      RAGSPACE_PGLITE_DIR: aFile,
+      LIGHTRAG_KV_STORAGE: 'PGKVStorage',
+    };
+    const pglite = await run(['serve', '--dotenv', empty], env);
+    assert.equal(pglite.code, 1);
+    assert.equal(
+      pglite.stderr,
+      oneProblem(`RAGSPACE_PGLITE_DIR=${aFile} cannot be a directory (EEXIST)`),
+    );
+  });
+
   it('an unknown LOG_LEVEL; Python names are accepted', async () => {
     const refused = await run(['workspaces', '--dotenv', empty], { LOG_LEVEL: 'verbose' });
     assert.equal(refused.code, 1);

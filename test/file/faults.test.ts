@@ -205,6 +205,41 @@ describe('B04: GraphML key ids, order and hashed node ids', () => {
     assert.deepEqual(one.edges[0]?.attributes, { weight: 2 });
   });
 
+  it('renames no node an edge may already name, nor a second node of one name', async () => {
+    const own = tempDir();
+    const key = '<key id="d0" for="node" attr.name="entity_id" attr.type="string"/>';
+    const named = (id: string, name: string) =>
+      `<node id="${id}"><data key="d0">${name}</data></node>`;
+    const file = (body: string) =>
+      `<graphml xmlns="http://graphml.graphdrawing.org/xmlns">${key}` +
+      `<graph edgedefault="undirected">${body}</graph></graphml>`;
+    writeTree(own.path, {
+      'late.graphml': file(
+        '<edge source="ent-1" target="ent-2"/>' + named('ent-1', 'Alice') + named('ent-2', 'Bob'),
+      ),
+      'twice.graphml': file(
+        named('ent-1', 'Alice') +
+          named('ent-2', 'Alice') +
+          named('ent-3', 'Bob') +
+          '<edge source="ent-1" target="ent-3"/><edge source="ent-2" target="ent-3"/>',
+      ),
+    });
+    const ends = (g: { edges: GraphmlEdge[] }) => g.edges.map((e) => `${e.source}-${e.target}`);
+    const late = await readAll(join(own.path, 'late.graphml'));
+    assert.deepEqual(
+      late.nodes.map((n) => n.id),
+      ['ent-1', 'ent-2'],
+    );
+    assert.deepEqual(ends(late), ['ent-1-ent-2']);
+    const twice = await readAll(join(own.path, 'twice.graphml'));
+    assert.deepEqual(
+      twice.nodes.map((n) => n.id),
+      ['Alice', 'ent-2', 'Bob'],
+    );
+    assert.deepEqual(ends(twice), ['Alice-Bob', 'ent-2-Bob']);
+    own.cleanup();
+  });
+
   it('the label is entity_id when present, else the node id', () => {
     assert.equal(entityLabel({ id: 'ent-1', attributes: { entity_id: 'Alice' } }), 'Alice');
     assert.equal(entityLabel({ id: 'Bob', attributes: {} }), 'Bob');

@@ -47,6 +47,27 @@ describe('where an export may write', () => {
     assert.equal(existsSync(fresh), false, 'not even created');
   });
 
+  it('refuses a name beginning with ".." inside WORKING_DIR, and one not made yet', async () => {
+    const dotted = join(workingDir, '..foo');
+    await assert.rejects(exportTo(dotted), refusal(dotted, insideWorkingDir));
+    const later = join(root.path, 'later');
+    const laterConfig = migConfig(ALL_PG, { WORKING_DIR: later, RAGSPACE_PGLITE_DIR: pgliteDir });
+    const out = join(later, 'x');
+    await assert.rejects(
+      exportWorkspace(laterConfig, { workspace: 'acme', out, log: silentLogger }),
+      refusal(out, `it is inside WORKING_DIR (${later})`),
+    );
+    assert.equal(existsSync(later), false, 'WORKING_DIR not created');
+  });
+
+  it('refuses a file in place of the directory', async () => {
+    const file = join(root.path, 'busy', 'notes.txt');
+    await assert.rejects(
+      exportTo(file),
+      refusal(file, 'it cannot be used as a directory (ENOTDIR)'),
+    );
+  });
+
   it('refuses a directory that already holds files', async () => {
     const busy = join(root.path, 'busy');
     await assert.rejects(exportTo(busy), refusal(busy, 'it is not empty'));

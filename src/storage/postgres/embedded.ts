@@ -4,7 +4,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { postgresErrors } from '../../errors.ts';
+import { errors, postgresErrors } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 
 /**
@@ -75,9 +75,21 @@ function takeLock(directory: string): () => void {
   };
 }
 
+/** A directory that cannot be made is a configuration problem, not a crash. */
+function makeDirectory(directory: string): void {
+  try {
+    mkdirSync(directory, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw errors.configInvalid([
+      `RAGSPACE_PGLITE_DIR=${directory} cannot be a directory (${code})`,
+    ]);
+  }
+}
+
 export async function startEmbedded(dir: string, log: Logger): Promise<EmbeddedServer> {
   const directory = resolve(dir);
-  mkdirSync(directory, { recursive: true });
+  makeDirectory(directory);
   const releaseLock = takeLock(directory);
   try {
     return await openDatabase(directory, releaseLock, log);
