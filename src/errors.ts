@@ -361,6 +361,14 @@ export const migrationErrors = {
       { workspace },
     ),
 
+  exportEmpty: (workspace: string, where: string) =>
+    new RagspaceError(
+      'MIGRATION_REFUSED',
+      `Workspace "${workspace}" has no rows in ${where}. Nothing was exported; check the ` +
+        'name (`ragspace workspaces` lists them with PostgreSQL storage configured).',
+      { workspace },
+    ),
+
   exportTarget: (directory: string, reason: string) =>
     new RagspaceError(
       'MIGRATION_REFUSED',

@@ -323,6 +323,10 @@ async function exportOn(db: TargetDb, name: string, out: string, log: Logger) {
       }
     }
     run.spill.seal();
+    // Most likely a mistyped name: empty files would look like a successful export.
+    if ([...run.counts.values()].every((n) => n === 0)) {
+      throw migrationErrors.exportEmpty(name, db.where);
+    }
     await writeFiles(run, plans, out);
   } finally {
     run.spill.remove();

@@ -192,5 +192,24 @@ describe(
         compareVectors(original, copy);
       });
     }
+
+    it('refuses to export a workspace without rows (a mistyped name)', async () => {
+      const env = { WORKING_DIR: SAMPLES, EMBEDDING_DIM: '1024', RAGSPACE_PGLITE_DIR: pglite.path };
+      const directory = join(out.path, 'nosuch');
+      await assert.rejects(
+        exportWorkspace(migConfig(ALL_PG, env), {
+          workspace: 'nosuch',
+          out: directory,
+          log: silentLogger,
+        }),
+        {
+          code: 'MIGRATION_REFUSED',
+          message:
+            `Workspace "nosuch" has no rows in pglite:${pglite.path}. Nothing was exported; ` +
+            'check the name (`ragspace workspaces` lists them with PostgreSQL storage configured).',
+        },
+      );
+      assert.equal(existsSync(join(directory, 'graph_chunk_entity_relation.graphml')), false);
+    });
   },
 );
