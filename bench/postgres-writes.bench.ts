@@ -8,6 +8,7 @@ import { silentLogger } from '../src/log.ts';
 import { PostgresStorage } from '../src/storage/postgres/index.ts';
 import type { KvRecord } from '../src/storage/types.ts';
 import { numberOption, type BenchOptions } from './bench.ts';
+import { benchEnv, connectTo, withScratchDatabase } from './pg-bench.ts';
 
 /**
  * Issue 4's write figures, on the machine's PostgreSQL 15 (127.0.0.1:5432) in a database
@@ -25,9 +26,6 @@ import { numberOption, type BenchOptions } from './bench.ts';
  *
  * Targets: ragspace >= 5x LightRAG's pattern, and at least half of raw COPY's rows/s.
  */
-const HOST = process.env.RAGSPACE_TEST_PG_HOST ?? '127.0.0.1';
-const PORT = Number(process.env.RAGSPACE_TEST_PG_PORT ?? 5432);
-const USER = process.env.RAGSPACE_TEST_PG_USER ?? 'postgres';
 const WRITE_SIZE = 10_000;
 const LIGHTRAG_BATCH = 200;
 
@@ -79,35 +77,8 @@ function makeRows(n: number): Row[] {
   });
 }
 
-function env(database: string): Record<string, string> {
-  return {
-    POSTGRES_HOST: HOST,
-    POSTGRES_PORT: String(PORT),
-    POSTGRES_USER: USER,
-    POSTGRES_PASSWORD: process.env.RAGSPACE_TEST_PG_PASSWORD ?? 'unused',
-    POSTGRES_DATABASE: database,
-    POSTGRES_SSL_MODE: 'disable',
-    LIGHTRAG_KV_STORAGE: 'PGKVStorage',
-    LIGHTRAG_GRAPH_STORAGE: 'PGGraphStorage',
-    LIGHTRAG_DOC_STATUS_STORAGE: 'PGDocStatusStorage',
-    LOG_LEVEL: 'error',
-  };
-}
-
-async function client(database: string, pipelined = false): Promise<pg.Client> {
-  const c = new pg.Client({
-    host: HOST,
-    port: PORT,
-    user: USER,
-    database,
-    pipeline: pipelined,
-  } as pg.ClientConfig);
-  await c.connect();
-  return c;
-}
-
 async function truncate(database: string): Promise<void> {
-  const c = await client(database);
+  const c = await connectTo(database);
   await c.query(
     'TRUNCATE ragspace_entities, ragspace_relations, lightrag_entity_chunks, ragspace_workspaces',
   );
@@ -203,7 +174,7 @@ async function executemany(c: pg.Client, kind: keyof typeof TABLES, rows: Row[],
 }
 
 async function viaLightragPattern(database: string, rows: Row[]): Promise<void> {
-  const c = await client(database, true);
+  const c = await connectTo(database, true);
   const now = new Date().toISOString();
   try {
     for (const kind of ['entity', 'relation', 'chunks'] as const) {
@@ -235,7 +206,7 @@ function* copyLines(t: TableRows, rows: Row[], now: string): Generator<string> {
 }
 
 async function viaCopy(database: string, rows: Row[]): Promise<void> {
-  const c = await client(database);
+  const c = await connectTo(database);
   const now = new Date().toISOString();
   try {
     await c.query('BEGIN');
@@ -256,18 +227,6 @@ async function timed(fn: () => Promise<void>): Promise<{ seconds: number; cpu: n
   await fn();
   const used = process.cpuUsage(cpu);
   return { seconds: (performance.now() - started) / 1000, cpu: (used.user + used.system) / 1e6 };
-}
-
-async function withDatabase<T>(fn: (database: string) => Promise<T>): Promise<T> {
-  const database = `ragspace_test_bench_${randomBytes(4).toString('hex')}`;
-  const admin = await client('postgres');
-  await admin.query(`CREATE DATABASE ${database}`);
-  try {
-    return await fn(database);
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
-  }
 }
 
 interface Path {
@@ -301,7 +260,7 @@ async function measure(database: string, paths: Path[], repeats: number) {
  * are the write paths themselves; `withStats` measures the tables as ragspace ships them.
  */
 async function detachStats(database: string): Promise<void> {
-  const c = await client(database);
+  const c = await connectTo(database);
   await c.query('SELECT ragspace_stats_detach_all()');
   await c.end();
 }
@@ -326,8 +285,10 @@ export async function run(given: Options & Partial<BenchOptions> = {}) {
   const options = optionsOf(given);
   const n = options.quick ? 20_000 : 100_000;
   const rows = makeRows(n);
-  await withDatabase(async (database) => {
-    const storage = await PostgresStorage.open(readConfig(env(database)), { log: silentLogger });
+  await withScratchDatabase('ragspace_test_bench', async (database) => {
+    const storage = await PostgresStorage.open(readConfig(benchEnv(database)), {
+      log: silentLogger,
+    });
     if (!options.withStats) await detachStats(database);
     console.log(`\nstatistics triggers: ${options.withStats ? 'attached' : 'detached'}`);
     try {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +11,7 @@ import { rebuildStats } from '../src/storage/postgres/stats.ts';
 import type { WorkspacePage, WorkspaceQuery } from '../src/storage/types.ts';
 import { parseWorkspaceQuery } from '../src/workspace/query.ts';
 import { fixed, note, numberOption, percentile, table, type BenchOptions } from './bench.ts';
+import { benchEnv, connectTo, withScratchDatabase } from './pg-bench.ts';
 
 /**
  * Issue 6's figures on the machine's PostgreSQL 15 (127.0.0.1:5432), in a database of
@@ -31,46 +31,10 @@ import { fixed, note, numberOption, percentile, table, type BenchOptions } from 
  *
  * `npm run bench -- workspace-stats [--full] [--runs N] [--workspaces N] [--entities N]`
  */
-const HOST = process.env.RAGSPACE_TEST_PG_HOST ?? '127.0.0.1';
-const PORT = Number(process.env.RAGSPACE_TEST_PG_PORT ?? 5432);
-const USER = process.env.RAGSPACE_TEST_PG_USER ?? 'postgres';
 
 interface Scale {
   workspaces: number;
   entities: number;
-}
-
-async function connectTo(database: string): Promise<pg.Client> {
-  const client = new pg.Client({ host: HOST, port: PORT, user: USER, database });
-  await client.connect();
-  return client;
-}
-
-function env(database: string): Record<string, string> {
-  return {
-    POSTGRES_HOST: HOST,
-    POSTGRES_PORT: String(PORT),
-    POSTGRES_USER: USER,
-    POSTGRES_PASSWORD: process.env.RAGSPACE_TEST_PG_PASSWORD ?? 'unused',
-    POSTGRES_DATABASE: database,
-    POSTGRES_SSL_MODE: 'disable',
-    LIGHTRAG_KV_STORAGE: 'PGKVStorage',
-    LIGHTRAG_GRAPH_STORAGE: 'PGGraphStorage',
-    LIGHTRAG_DOC_STATUS_STORAGE: 'PGDocStatusStorage',
-    LOG_LEVEL: 'error',
-  };
-}
-
-async function withDatabase<T>(fn: (database: string) => Promise<T>): Promise<T> {
-  const database = `ragspace_stats_bench_${randomBytes(4).toString('hex')}`;
-  const admin = await connectTo('postgres');
-  await admin.query(`CREATE DATABASE ${database}`);
-  try {
-    return await fn(database);
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.end();
-  }
 }
 
 /** Entities per workspace: Zipf (s = 1) by a shuffled rank, summing to `total`. */
@@ -574,14 +538,7 @@ async function measureBulk(storage: PostgresStorage, database: string): Promise<
  */
 async function measureSingleRows(database: string): Promise<Rate[]> {
   const admin = await connectTo(database);
-  const client = new pg.Client({
-    host: HOST,
-    port: PORT,
-    user: USER,
-    database,
-    pipeline: true,
-  } as pg.ClientConfig);
-  await client.connect();
+  const client = await connectTo(database, true);
   const sql = `INSERT INTO lightrag_doc_chunks (workspace, id, content) VALUES ($1, $2, 'text')
                ON CONFLICT (workspace, id) DO UPDATE SET content = EXCLUDED.content`;
   try {
@@ -645,9 +602,11 @@ function scaleOf(args: string[]): Scale {
 export async function run(options: BenchOptions): Promise<void> {
   const scale = scaleOf(options.args);
   const runs = numberOption(options.args, 'runs', 40);
-  await withDatabase(async (database) => {
-    const storage = await PostgresStorage.open(readConfig(env(database)), { log: silentLogger });
-    const sqlEnv = { ...env(database), RAGSPACE_LIST_CACHE_WORKSPACES: '0' };
+  await withScratchDatabase('ragspace_stats_bench', async (database) => {
+    const storage = await PostgresStorage.open(readConfig(benchEnv(database)), {
+      log: silentLogger,
+    });
+    const sqlEnv = { ...benchEnv(database), RAGSPACE_LIST_CACHE_WORKSPACES: '0' };
     const sql = await PostgresStorage.open(readConfig(sqlEnv), { log: silentLogger });
     try {
       note(`loading ${scale.entities} entities into ${scale.workspaces} workspaces`);
