@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../helpers.ts';
-import { spawnCli } from '../migrate/helpers.ts';
+import { runCli } from '../run-process.ts';
 
 /**
  * Start-up problems a user makes (a mistyped --dotenv path, an unknown LOG_LEVEL, a port
@@ -34,10 +34,8 @@ describe('start-up problems', () => {
     dir.cleanup();
   });
 
-  const run = async (args: string[], env: Record<string, string> = {}) => {
-    const cli = spawnCli(args, { WORKING_DIR: join(dir.path, 'rag_storage'), ...env });
-    return cli.done;
-  };
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    runCli(args, { WORKING_DIR: join(dir.path, 'rag_storage'), ...env });
 
   it('a --dotenv file that does not exist', async () => {
     const missing = join(dir.path, 'typo.env');

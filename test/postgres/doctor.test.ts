@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { DoctorReport } from '../../src/storage/postgres/doctor.ts';
-import { tempDir } from '../helpers.ts';
+import { emptyEnvFile, runCli } from '../run-process.ts';
 import {
   ALL_PG,
   createTestDatabase,
@@ -18,34 +14,21 @@ import {
 } from './helpers.ts';
 
 /** `ragspace doctor --json`, run as a user runs it: the real binary, its exit code. */
-const BIN = fileURLToPath(new URL('../../bin/ragspace.js', import.meta.url));
-// An empty env file, so no stray .env is read.
-const envDir = tempDir();
-const noEnvFile = join(envDir.path, 'empty.env');
-writeFileSync(noEnvFile, '');
-after(() => envDir.cleanup());
+const noEnvFile = emptyEnvFile();
+after(() => noEnvFile.cleanup());
 
-function doctor(
+async function doctor(
   env: Record<string, string>,
 ): Promise<{ code: number | null; report: DoctorReport }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'doctor', '--json', '--dotenv', noEnvFile], {
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      try {
-        resolve({ code, report: JSON.parse(stdout) as DoctorReport });
-      } catch {
-        reject(new Error(`doctor printed no JSON (exit ${code}): ${stderr}`));
-      }
-    });
-  });
+  const { code, stdout, stderr } = await runCli(
+    ['doctor', '--json', '--dotenv', noEnvFile.path],
+    env,
+  );
+  try {
+    return { code, report: JSON.parse(stdout) as DoctorReport };
+  } catch {
+    throw new Error(`doctor printed no JSON (exit ${code}): ${stderr}`);
+  }
 }
 
 describe('ragspace doctor on the PostgreSQL 15 server', () => {

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { RebuildReport } from '../../src/storage/postgres/stats.ts';
 import { tempDir } from '../helpers.ts';
+import { emptyEnvFile, runCli } from '../run-process.ts';
 import { openPostgres, PG_WITHOUT_VECTORS, pgTestConfig } from '../postgres/helpers.ts';
 import {
   createStatsDatabase,
@@ -16,33 +14,11 @@ import {
 } from './helpers.ts';
 
 /** `ragspace stats --rebuild [--workspace X] [--json]` as a user runs it. */
-const BIN = fileURLToPath(new URL('../../bin/ragspace.js', import.meta.url));
-const envDir = tempDir();
-// An empty env file, so no stray .env is read.
-const noEnvFile = join(envDir.path, 'empty.env');
-writeFileSync(noEnvFile, '');
-after(() => envDir.cleanup());
+const noEnvFile = emptyEnvFile();
+after(() => noEnvFile.cleanup());
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function ragspace(env: Record<string, string>, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'stats', ...args, '--dotenv', noEnvFile], {
-      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'error', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const ragspace = (env: Record<string, string>, args: string[]) =>
+  runCli(['stats', ...args, '--dotenv', noEnvFile.path], env);
 
 describe('ragspace stats on PostgreSQL 15', () => {
   let db: StatsDatabase;
@@ -92,7 +68,7 @@ describe('ragspace stats on PostgreSQL 15', () => {
     const bad = await ragspace(env, ['--rebuild', '--workspace', 'no/slash']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /not allowed/);
-    const files = await ragspace({ WORKING_DIR: envDir.path }, ['--rebuild']);
+    const files = await ragspace({ WORKING_DIR: dirname(noEnvFile.path) }, ['--rebuild']);
     assert.equal(files.code, 1);
     assert.match(files.stderr, /kept only in PostgreSQL/);
   });
