@@ -24,8 +24,8 @@ import { listWorkspaces, type Naming } from './workspaces.ts';
  * Beyond `maxWorkspaces` listed workspaces, nothing is cached and every request is
  * answered by the list's SQL (workspaces.ts), so memory stays bounded.
  */
-const FINGERPRINT_SQL = `SELECT count(*)::text || ':' || COALESCE(sum(xmin::text::bigint), 0)::text
-         AS fingerprint FROM ${STATS_TABLE} WHERE listed`;
+const FINGERPRINT_SQL = `SELECT count(*) AS listed,
+         COALESCE(sum(xmin::text::bigint), 0)::text AS xids FROM ${STATS_TABLE} WHERE listed`;
 
 const ROWS_SQL = `SELECT workspace, entity_count, relation_count, document_count, chunk_count,
          updated_iso, xmin::text AS xid FROM ${STATS_TABLE} WHERE listed`;
@@ -52,11 +52,11 @@ export class StatsSnapshot {
   /** The cached copy if still current, a fresh one if not, none past the size limit. */
   private async current(client: pg.ClientBase): Promise<Snapshot | undefined> {
     if (this.maxWorkspaces === 0) return undefined;
-    const fingerprint = (await client.query(FINGERPRINT_SQL)).rows[0].fingerprint as string;
-    if (this.snapshot?.fingerprint === fingerprint) return this.snapshot;
+    const { listed, xids } = (await client.query(FINGERPRINT_SQL)).rows[0];
+    if (this.snapshot?.fingerprint === `${listed}:${xids}`) return this.snapshot;
 
     this.snapshot = undefined;
-    if (listedCount(fingerprint) > this.maxWorkspaces) return undefined;
+    if (listed > this.maxWorkspaces) return undefined;
     this.snapshot = await this.load(client);
     return this.snapshot;
   }
@@ -97,7 +97,3 @@ interface StatsRow {
 
 const byName = (a: WorkspaceSummary, b: WorkspaceSummary) =>
   a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-
-function listedCount(fingerprint: string): number {
-  return Number(fingerprint.slice(0, fingerprint.indexOf(':')));
-}
