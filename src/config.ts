@@ -77,7 +77,7 @@ export interface Config {
   maxBodyBytes: number;
 }
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
 /**
  * Reads `.env` (if present) under the process environment; the environment wins. A file

@@ -1,30 +1,50 @@
 import { isRagspaceError } from '../errors.ts';
-import { doctorCommand } from './commands/doctor.ts';
-import { exportCommand } from './commands/export.ts';
-import { migrateCommand } from './commands/migrate.ts';
-import { reembedCommand } from './commands/reembed.ts';
-import { rollbackCommand } from './commands/rollback.ts';
-import { serveCommand } from './commands/serve.ts';
-import { statsCommand } from './commands/stats.ts';
-import { verifyCommand } from './commands/verify.ts';
-import { workspacesCommand } from './commands/workspaces.ts';
 
 /**
  * `ragspace <command>`: each command lives in its own file under commands/ and calls a
  * library function; this file only dispatches and turns errors into exit codes.
+ * A command's module is loaded only when it runs: loading them all (the server's among
+ * them) cost a migration about 80 MB of its memory budget.
  */
 export type Command = (args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  serve: { run: serveCommand, summary: 'start the HTTP server' },
-  workspaces: { run: workspacesCommand, summary: 'list workspaces (table, or --json)' },
-  doctor: { run: doctorCommand, summary: 'check the PostgreSQL storage (--json)' },
-  reembed: { run: reembedCommand, summary: 'compute vectors left pending by earlier writes' },
-  migrate: { run: migrateCommand, summary: 'copy workspaces from files into PostgreSQL, verified' },
-  verify: { run: verifyCommand, summary: "compare a workspace's files with its PostgreSQL rows" },
-  rollback: { run: rollbackCommand, summary: "delete a workspace's rows from PostgreSQL" },
-  export: { run: exportCommand, summary: 'write a workspace from PostgreSQL back into files' },
-  stats: { run: statsCommand, summary: 'workspace statistics on PostgreSQL (--rebuild)' },
+const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  serve: {
+    load: async () => (await import('./commands/serve.ts')).serveCommand,
+    summary: 'start the HTTP server',
+  },
+  workspaces: {
+    load: async () => (await import('./commands/workspaces.ts')).workspacesCommand,
+    summary: 'list workspaces (table, or --json)',
+  },
+  doctor: {
+    load: async () => (await import('./commands/doctor.ts')).doctorCommand,
+    summary: 'check the PostgreSQL storage (--json)',
+  },
+  reembed: {
+    load: async () => (await import('./commands/reembed.ts')).reembedCommand,
+    summary: 'compute vectors left pending by earlier writes',
+  },
+  migrate: {
+    load: async () => (await import('./commands/migrate.ts')).migrateCommand,
+    summary: 'copy workspaces from files into PostgreSQL, verified',
+  },
+  verify: {
+    load: async () => (await import('./commands/verify.ts')).verifyCommand,
+    summary: "compare a workspace's files with its PostgreSQL rows",
+  },
+  rollback: {
+    load: async () => (await import('./commands/rollback.ts')).rollbackCommand,
+    summary: "delete a workspace's rows from PostgreSQL",
+  },
+  export: {
+    load: async () => (await import('./commands/export.ts')).exportCommand,
+    summary: 'write a workspace from PostgreSQL back into files',
+  },
+  stats: {
+    load: async () => (await import('./commands/stats.ts')).statsCommand,
+    summary: 'workspace statistics on PostgreSQL (--rebuild)',
+  },
 };
 
 function usage(): string {
@@ -44,7 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await command.run(args);
+    const run = await command.load();
+    return await run(args);
   } catch (error) {
     if (!isRagspaceError(error)) throw error;
     process.stderr.write(`ragspace: ${error.message}\n`);

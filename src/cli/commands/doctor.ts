@@ -1,7 +1,7 @@
-import { loadEnv, readConfig } from '../../config.ts';
+import { readConfig } from '../../config.ts';
 import { createLogger } from '../../log.ts';
 import { runDoctor, type DoctorReport } from '../../storage/postgres/doctor.ts';
-import { parseOptions } from '../args.ts';
+import { commandEnv, parseOptions } from '../args.ts';
 import { renderTable } from '../table.ts';
 
 /**
@@ -13,7 +13,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options.dotenv));
+  const config = readConfig(commandEnv(options.dotenv));
   const report = await runDoctor(config, createLogger({ component: 'doctor' }));
   process.stdout.write(
     options.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report),

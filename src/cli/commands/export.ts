@@ -1,9 +1,9 @@
-import { loadEnv, readConfig } from '../../config.ts';
+import { readConfig } from '../../config.ts';
 import { errors } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { exportWorkspace } from '../../migrate/export.ts';
 import { renderReport } from '../../migrate/render.ts';
-import { parseOptions } from '../args.ts';
+import { commandEnv, parseOptions } from '../args.ts';
 import { renderTable } from '../table.ts';
 
 /**
@@ -24,7 +24,7 @@ export async function exportCommand(args: string[]): Promise<number> {
       'Name the workspace with --workspace A and the directory with --out DIR.',
     );
   }
-  const config = readConfig(loadEnv(options.dotenv));
+  const config = readConfig(commandEnv(options.dotenv));
   const report = await exportWorkspace(config, {
     workspace: options.workspace,
     out: options.out,

@@ -1,10 +1,10 @@
-import { loadEnv, readConfig } from '../../config.ts';
+import { readConfig } from '../../config.ts';
 import { errors } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { migrate } from '../../migrate/migrate.ts';
 import { consoleProgress, silentProgress } from '../../migrate/progress.ts';
 import { renderReport } from '../../migrate/render.ts';
-import { parseOptions } from '../args.ts';
+import { commandEnv, parseOptions } from '../args.ts';
 
 /**
  * `ragspace migrate --workspace A[,B...] | --all [--dry-run] [--force] [--json]`: copies
@@ -24,7 +24,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
   if (!options.all === !options.workspace) {
     throw errors.badRequest('Name the workspaces with --workspace A[,B...], or pass --all.');
   }
-  const config = readConfig(loadEnv(options.dotenv));
+  const config = readConfig(commandEnv(options.dotenv));
   const report = await migrate(config, {
     workspaces: options.workspace?.split(',').map((name) => name.trim()),
     all: options.all,

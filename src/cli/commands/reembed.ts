@@ -1,4 +1,4 @@
-import { loadEnv, readConfig } from '../../config.ts';
+import { readConfig } from '../../config.ts';
 import { createEmbedder } from '../../embedding/client.ts';
 import { errors } from '../../errors.ts';
 import { reembedWorkspace } from '../../graph/reembed.ts';
@@ -6,7 +6,7 @@ import { createLogger } from '../../log.ts';
 import { openStorage } from '../../storage/index.ts';
 import { workspaceName } from '../../workspace/name.ts';
 import { parseWorkspaceQuery } from '../../workspace/query.ts';
-import { parseOptions } from '../args.ts';
+import { commandEnv, parseOptions } from '../args.ts';
 
 /** `ragspace reembed [--workspace X]`: computes vectors left pending by earlier writes. */
 export async function reembedCommand(args: string[]): Promise<number> {
@@ -15,7 +15,7 @@ export async function reembedCommand(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options.dotenv));
+  const config = readConfig(commandEnv(options.dotenv));
   const logger = createLogger({ command: 'reembed' });
   const embedder = createEmbedder(config.embedding, logger);
   if (!embedder) {

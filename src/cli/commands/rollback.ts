@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline/promises';
-import { loadEnv, readConfig } from '../../config.ts';
+import { readConfig } from '../../config.ts';
 import { errors, migrationErrors } from '../../errors.ts';
 import { createLogger } from '../../log.ts';
 import { rollback, type RollbackPlan } from '../../migrate/rollback.ts';
-import { parseOptions } from '../args.ts';
+import { commandEnv, parseOptions } from '../args.ts';
 import { renderTable } from '../table.ts';
 
 /**
@@ -41,7 +41,7 @@ export async function rollbackCommand(args: string[]): Promise<number> {
     dotenv: { type: 'string' },
   });
   if (!options.workspace) throw errors.badRequest('Name the workspace with --workspace A.');
-  const config = readConfig(loadEnv(options.dotenv));
+  const config = readConfig(commandEnv(options.dotenv));
   const report = await rollback(config, {
     workspace: options.workspace,
     confirm: async (plan) => {

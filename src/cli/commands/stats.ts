@@ -1,4 +1,4 @@
-import { loadEnv, readConfig, type Config } from '../../config.ts';
+import { readConfig, type Config } from '../../config.ts';
 import { errors } from '../../errors.ts';
 import { createLogger, type Logger } from '../../log.ts';
 import type pg from 'pg';
@@ -13,7 +13,7 @@ import {
   type StatsChange,
 } from '../../storage/postgres/stats.ts';
 import { workspaceName } from '../../workspace/name.ts';
-import { parseOptions } from '../args.ts';
+import { commandEnv, parseOptions } from '../args.ts';
 
 /**
  * `ragspace stats [--rebuild] [--workspace X] [--json] [--dotenv F]`: the workspace
@@ -28,7 +28,7 @@ export async function statsCommand(args: string[]): Promise<number> {
     json: { type: 'boolean' },
     dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options.dotenv));
+  const config = readConfig(commandEnv(options.dotenv));
   const log = createLogger({ command: 'stats' });
   const ws = options.workspace === undefined ? undefined : columnOf(config, options.workspace);
   return withPostgres(config, log, async (client) => {

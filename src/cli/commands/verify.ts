@@ -1,9 +1,9 @@
-import { loadEnv, readConfig } from '../../config.ts';
+import { readConfig } from '../../config.ts';
 import { createLogger } from '../../log.ts';
 import { consoleProgress, silentProgress } from '../../migrate/progress.ts';
 import { renderReport } from '../../migrate/render.ts';
 import { verify } from '../../migrate/verify.ts';
-import { parseOptions } from '../args.ts';
+import { commandEnv, parseOptions } from '../args.ts';
 import { errors } from '../../errors.ts';
 
 /**
@@ -20,7 +20,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
     dotenv: { type: 'string' },
   });
   if (!options.workspace) throw errors.badRequest('Name the workspace with --workspace A.');
-  const config = readConfig(loadEnv(options.dotenv));
+  const config = readConfig(commandEnv(options.dotenv));
   const report = await verify(config, {
     workspace: options.workspace,
     directory: options.dir,

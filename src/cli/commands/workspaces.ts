@@ -1,8 +1,8 @@
-import { loadEnv, readConfig } from '../../config.ts';
+import { readConfig } from '../../config.ts';
 import { openStorage } from '../../storage/index.ts';
 import type { WorkspacePage } from '../../storage/types.ts';
 import { clientPage, parseWorkspaceQuery } from '../../workspace/query.ts';
-import { parseOptions } from '../args.ts';
+import { commandEnv, parseOptions } from '../args.ts';
 import { renderTable } from '../table.ts';
 
 /** `ragspace workspaces [--json] [--q S] [--sort K] [--limit N]`: the workspace list. */
@@ -15,7 +15,7 @@ export async function workspacesCommand(args: string[]): Promise<number> {
     offset: { type: 'string' },
     dotenv: { type: 'string' },
   });
-  const config = readConfig(loadEnv(options.dotenv));
+  const config = readConfig(commandEnv(options.dotenv));
   const query = parseWorkspaceQuery({
     q: options.q,
     sort: options.sort,

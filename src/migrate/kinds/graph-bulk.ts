@@ -21,6 +21,7 @@ import type { TargetContext } from './types.ts';
  * as networkx does, and to a full degree recount.
  */
 const STAGE = 'ragspace_mig_entities';
+const DEGREES_TABLE = 'ragspace_mig_degrees';
 const TAIL = ['extra', 'attr_types', 'updated_at'];
 const ENTITY_COPY = ['workspace', 'name', 'name_lower', ...ENTITY_COLUMNS.map((c) => c.name)];
 const RELATION_COPY = ['workspace', 'source', 'target', ...RELATION_COLUMNS.map((c) => c.name)];
@@ -56,7 +57,7 @@ export async function graphIsEmpty(target: TargetContext): Promise<boolean> {
 export async function startBulk(target: TargetContext): Promise<BulkGraph> {
   const { db, log } = target;
   const client = await acquire(db.pool, db.where, db.retry, log);
-  await client.query(`DROP TABLE IF EXISTS pg_temp.${STAGE}`);
+  await client.query(`DROP TABLE IF EXISTS pg_temp.${STAGE}, pg_temp.${DEGREES_TABLE}`);
   await client.query(`CREATE TEMP TABLE ${STAGE} (LIKE ${ENTITIES_TABLE} INCLUDING DEFAULTS)`);
   await client.query(`ALTER TABLE ${STAGE} ADD COLUMN seq BIGSERIAL`);
   return { client, recount: false, relationsByUpsert: false };
@@ -100,20 +101,34 @@ const DEGREES = `SELECT name, count(*)::int AS n FROM (
 
 const DEGREE_WORK_MEM = '128MB';
 
+/**
+ * Every endpoint's degree, counted once into a temporary table: the entities' INSERT and
+ * the search for undeclared endpoints both join it (each aggregate over the relations
+ * costs seconds on a large graph).
+ */
+async function countDegrees(bulk: BulkGraph, ws: string): Promise<void> {
+  await bulk.client.query(`CREATE TEMP TABLE ${DEGREES_TABLE} (name TEXT COLLATE "C", n INT)`);
+  await inTransaction(bulk.client, 'BEGIN', async () => {
+    // One hash aggregate over the relations; the default 4 MB spills a large graph's to
+    // disk several times over. For this statement only.
+    await bulk.client.query(`SET LOCAL work_mem = '${DEGREE_WORK_MEM}'`);
+    await bulk.client.query(`INSERT INTO ${DEGREES_TABLE} ${DEGREES}`, [ws]);
+  });
+  // Temporary tables are never analysed automatically; the joins below want row counts.
+  await bulk.client.query(`ANALYZE ${DEGREES_TABLE}, ${STAGE}`);
+}
+
 /** The staged entities in one INSERT, each with its degree; false on a collision. */
-async function insertStaged(bulk: BulkGraph, ws: string): Promise<boolean> {
+async function insertStaged(bulk: BulkGraph): Promise<boolean> {
   const columns = [...ENTITY_COPY, ...TAIL].join(', ');
   const source = [...ENTITY_COPY, ...TAIL].map((c) => `s.${c}`).join(', ');
   try {
     await inTransaction(bulk.client, 'BEGIN', async () => {
-      // The degree of every node is one hash aggregate over the relations; the default
-      // 4 MB spills a large graph's to disk several times over. For this statement only.
       await bulk.client.query(`SET LOCAL work_mem = '${DEGREE_WORK_MEM}'`);
       await bulk.client.query(
         `INSERT INTO ${ENTITIES_TABLE} (${columns}, degree)
          SELECT ${source}, COALESCE(d.n, 0)
-           FROM ${STAGE} s LEFT JOIN (${DEGREES}) d ON d.name = s.name`,
-        [ws],
+           FROM ${STAGE} s LEFT JOIN ${DEGREES_TABLE} d ON d.name = s.name`,
       );
     });
     return true;
@@ -141,11 +156,10 @@ async function upsertStaged(bulk: BulkGraph, upsert: (entities: Entity[]) => Pro
 
 /** Endpoints no node declared get a bare entity, as networkx's add_edge makes one. */
 async function addUndeclaredEndpoints(bulk: BulkGraph, target: TargetContext): Promise<void> {
+  // Every staged entity is in the table by now (inserted, or upserted on the slow way).
   const found = await bulk.client.query(
-    `SELECT d.name FROM (${DEGREES}) d
-      WHERE NOT EXISTS (
-        SELECT 1 FROM ${ENTITIES_TABLE} e WHERE e.workspace = $1 AND e.name = d.name)`,
-    [target.ws],
+    `SELECT d.name FROM ${DEGREES_TABLE} d
+      WHERE NOT EXISTS (SELECT 1 FROM ${STAGE} s WHERE s.name = d.name)`,
   );
   const names = found.rows.map((row) => row.name as string);
   if (names.length === 0) return;
@@ -165,9 +179,10 @@ export async function finishBulk(
   upsert: (entities: Entity[]) => Promise<void>,
 ): Promise<boolean> {
   try {
-    if (!(await insertStaged(bulk, target.ws))) await upsertStaged(bulk, upsert);
+    await countDegrees(bulk, target.ws);
+    if (!(await insertStaged(bulk))) await upsertStaged(bulk, upsert);
     await addUndeclaredEndpoints(bulk, target);
-    await bulk.client.query(`DROP TABLE IF EXISTS pg_temp.${STAGE}`);
+    await bulk.client.query(`DROP TABLE IF EXISTS pg_temp.${STAGE}, pg_temp.${DEGREES_TABLE}`);
     return bulk.recount;
   } finally {
     bulk.client.release();

@@ -23,8 +23,7 @@ export const nowUtc = (): string => new Date().toISOString().slice(0, 23).replac
  */
 function line(head: string, e: EncodedAttributes, now: string): string {
   let text = head;
-  // -0 as "-0": DOUBLE PRECISION keeps the sign, which String(-0) would drop.
-  for (const value of e.columns) text += Object.is(value, -0) ? '\t-0' : '\t' + copyValue(value);
+  for (const value of e.columns) text += '\t' + copyValue(value);
   return text + '\t' + copyValue(e.extra) + '\t' + copyValue(e.types) + '\t' + now + '\n';
 }
 

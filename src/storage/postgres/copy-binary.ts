@@ -140,8 +140,7 @@ function writeInt8(out: BinaryOut, value: SqlValue): void {
 function writeFloat8(out: BinaryOut, value: SqlValue): void {
   if (typeof value !== 'number') throw wrongValue('double precision', value);
   out.int32(8);
-  // -0 as 0, as the text of the other paths ("0") stores it.
-  out.float64(value === 0 ? 0 : value);
+  out.float64(value);
 }
 
 /**

@@ -34,9 +34,15 @@ const SPECIAL = /[\\\t\n\r]/;
 const SPECIALS = /[\\\t\n\r]/g;
 
 /** One value in COPY's text format. */
+/** A number as PostgreSQL reads it back: -0 keeps its sign, which String(-0) drops. */
+function numberText(value: number): string {
+  return Object.is(value, -0) ? '-0' : String(value);
+}
+
 export function copyValue(value: SqlValue): string {
   if (value === null) return '\\N';
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number') return numberText(value);
+  if (typeof value === 'boolean') return String(value);
   if (Buffer.isBuffer(value)) throw new Error('binary values do not go through COPY text');
   const text = Array.isArray(value) ? arrayLiteral(value) : value;
   return SPECIAL.test(text) ? text.replace(SPECIALS, (c) => ESCAPES[c]!) : text;

@@ -75,9 +75,15 @@ export async function execute(
   values: SqlValue[],
   prepare = false,
 ): Promise<pg.QueryResult> {
-  if (!prepare) return client.query(text, values);
+  const sent = values.map(signedZero);
+  if (!prepare) return client.query(text, sent);
   const name = 'rs_' + createHash('md5').update(text).digest('hex').slice(0, 20);
-  return client.query({ name, text, values });
+  return client.query({ name, text, values: sent });
+}
+
+/** `pg` sends numbers as String(value), which turns -0 into "0"; a DOUBLE keeps the sign. */
+function signedZero(value: SqlValue): SqlValue {
+  return Object.is(value, -0) ? '-0' : value;
 }
 
 /** Runs one multi-row statement per batch; `statement(n)` builds the text for n rows. */

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { tempDir, writeTree } from '../helpers.ts';
+import {
+  createMigDatabase,
+  migConfig,
+  only,
+  run,
+  WITHOUT_VECTORS,
+  type MigDatabase,
+} from './helpers.ts';
+
+/**
+ * The bulk graph path of a migration into an empty workspace on a real server: the GraphML
+ * read on its own thread, rows sent as COPY text, entities inserted last with their degree.
+ * Every file here goes through the reader thread (only large files do otherwise), so these
+ * tests cover what the small files of the other tests never reach: degrees, endpoints no
+ * node declares, the fallbacks on duplicate keys, and findings made on the reader thread.
+ */
+process.env.RAGSPACE_GRAPH_THREAD_MIN_BYTES = '0';
+
+const KEYS =
+  '<key id="d0" for="node" attr.name="entity_type" attr.type="string"/>' +
+  '<key id="d1" for="edge" attr.name="weight" attr.type="double"/>' +
+  '<key id="d2" for="edge" attr.name="description" attr.type="string"/>' +
+  '<key id="d3" for="node" attr.name="entity_id" attr.type="string"/>' +
+  '<key id="d4" for="node" attr.name="reviewed" attr.type="boolean"/>' +
+  '<key id="d5" for="node" attr.name="description" attr.type="string"/>';
+
+function graphml(body: string): string {
+  return (
+    "<?xml version='1.0' encoding='utf-8'?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">" +
+    `${KEYS}<graph edgedefault="undirected">${body}</graph></graphml>`
+  );
+}
+
+const node = (id: string, extra = '') =>
+  `<node id="${id}"><data key="d0">person</data>${extra}</node>`;
+const edge = (s: string, t: string, weight: string, text?: string) =>
+  `<edge source="${s}" target="${t}"><data key="d1">${weight}</data>` +
+  (text === undefined ? '' : `<data key="d2">${text}</data>`) +
+  '</edge>';
+
+describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
+  let db: MigDatabase;
+  const dir = tempDir('ragspace-mig-bulk-');
+  const env = () => ({ ...WITHOUT_VECTORS, ...db.env, WORKING_DIR: dir.path });
+  const degrees = async (ws: string) => {
+    const rows = await db.query(
+      `SELECT name, degree FROM ragspace_entities WHERE workspace = $1 ORDER BY name`,
+      [ws],
+    );
+    return Object.fromEntries(rows.map((row) => [row.name as string, row.degree as number]));
+  };
+  const migrated = async (ws: string) => {
+    const report = only(await run(migConfig(env()), { workspaces: [ws] }));
+    assert.equal(report.status, 'migrated', JSON.stringify(report.error ?? report.verification));
+    return report;
+  };
+
+  before(async () => {
+    db = await createMigDatabase();
+  });
+
+  after(async () => {
+    await db.drop();
+    dir.cleanup();
+  });
+
+  it('stores every degree as networkx counts it, and a node for an undeclared end', async () => {
+    writeTree(dir.path, {
+      'degrees/graph_chunk_entity_relation.graphml': graphml(
+        node('A') +
+          node('B') +
+          node('C') +
+          node('D') +
+          edge('A', 'B', '1') +
+          edge('B', 'C', '1') +
+          edge('A', 'C', '1') +
+          edge('C', 'C', '1') +
+          edge('C', 'E', '1'),
+      ),
+    });
+    await migrated('degrees');
+    // A self-loop counts twice; E appears only in an edge, as networkx's add_edge makes it.
+    assert.deepEqual(await degrees('degrees'), { A: 2, B: 2, C: 5, D: 0, E: 1 });
+    const [undeclared] = await db.query(
+      `SELECT entity_id, name_lower, entity_type FROM ragspace_entities
+        WHERE workspace = 'degrees' AND name = 'E'`,
+    );
+    assert.deepEqual(undeclared, { entity_id: 'E', name_lower: 'e', entity_type: null });
+  });
+
+  it('merges a reciprocal duplicate edge and a node given twice, degrees recounted', async () => {
+    writeTree(dir.path, {
+      'dupes/graph_chunk_entity_relation.graphml': graphml(
+        node('A') +
+          node('B', '<data key="d4">true</data>') +
+          node('B', '<data key="d5">second</data>') +
+          node('C') +
+          edge('A', 'B', '1.0', 'first') +
+          edge('B', 'C', '-0') +
+          edge('B', 'A', '2.0') +
+          edge('A', 'C', 'inf'),
+      ),
+    });
+    const report = await migrated('dupes');
+    const relations = report.verification!.find((v) => v.store === 'graph_relations')!;
+    assert.deepEqual(relations.differences?.sourceDuplicates, ['A - B']);
+    assert.deepEqual(await degrees('dupes'), { A: 2, B: 2, C: 2 });
+    const rows = await db.query(
+      `SELECT source, target, weight::text AS weight, description FROM ragspace_relations
+        WHERE workspace = 'dupes' ORDER BY source, target`,
+    );
+    // networkx's add_edge merges: the later weight wins, the earlier description survives.
+    assert.deepEqual(rows, [
+      { source: 'A', target: 'B', weight: '2', description: 'first' },
+      { source: 'A', target: 'C', weight: 'Infinity', description: null },
+      { source: 'B', target: 'C', weight: '-0', description: null },
+    ]);
+    const [b] = await db.query(
+      `SELECT description, extra, attr_types FROM ragspace_entities
+        WHERE workspace = 'dupes' AND name = 'B'`,
+    );
+    assert.deepEqual(b, {
+      description: 'second',
+      extra: { reviewed: true },
+      attr_types: { reviewed: 'boolean' },
+    });
+  });
+
+  it('reports what the reader thread found: entity ids replaced, odd weights', async () => {
+    // A node after the first edge keeps its file id (B04), so its entity_id differs.
+    writeTree(dir.path, {
+      'found/graph_chunk_entity_relation.graphml': graphml(
+        node('A') +
+          edge('A', 'B', 'NaN') +
+          node('B', '<data key="d3">not B</data>') +
+          edge('A', 'A', '-inf'),
+      ),
+    });
+    const report = await migrated('found');
+    const finding = (code: string) => report.findings.find((f) => f.code === code);
+    assert.deepEqual(finding('entity_id_replaced')?.records, ['B']);
+    assert.deepEqual(finding('non_finite_weight')?.records, ['A - B', 'A - A']);
+    assert.deepEqual(finding('self_loop')?.records, ['A - A']);
+    const [b] = await db.query(
+      `SELECT entity_id FROM ragspace_entities WHERE workspace = 'found' AND name = 'B'`,
+    );
+    assert.equal(b!.entity_id, 'B');
+  });
+
+  it('a second run into the filled workspace upserts, and leaves one row per key', async () => {
+    writeTree(dir.path, {
+      'again/graph_chunk_entity_relation.graphml': graphml(
+        node('A') + node('B') + edge('A', 'B', '0.5', 'tab\there') + edge('B', 'C', '1'),
+      ),
+    });
+    await migrated('again');
+    const before = await db.query(
+      `SELECT name, degree, entity_type, extra FROM ragspace_entities
+        WHERE workspace = 'again' ORDER BY name`,
+    );
+    await migrated('again');
+    const afterwards = await db.query(
+      `SELECT name, degree, entity_type, extra FROM ragspace_entities
+        WHERE workspace = 'again' ORDER BY name`,
+    );
+    assert.deepEqual(afterwards, before);
+    assert.deepEqual(await degrees('again'), { A: 1, B: 2, C: 1 });
+    const [relation] = await db.query(
+      `SELECT description FROM ragspace_relations WHERE workspace = 'again' AND target = 'B'`,
+    );
+    assert.equal(relation!.description, 'tab\there');
+  });
+});
