@@ -3,7 +3,7 @@ import type { CanonicalRecord } from './canonical.ts';
 import { findDifferences } from './compare.ts';
 import { recordDigest, StoreDigest } from './digest.ts';
 import type { Findings } from './findings.ts';
-import type { SourceItem } from './kinds/types.ts';
+import type { SourceBatch } from './kinds/types.ts';
 import { ENTITY_STORE, RELATION_STORE } from './records/graph.ts';
 
 /**
@@ -62,11 +62,21 @@ export class ConsistencyCheck {
     return PAIRS.filter((p) => this.stores.has(p.left) && this.stores.has(p.right));
   }
 
-  observe(store: string, items: SourceItem[]): void {
-    if (!this.active().some((p) => p.left === store || p.right === store)) return;
+  /** Whether the check needs `store`'s ids (only when the store on its other side moves too). */
+  needs(store: string): boolean {
+    return this.active().some((p) => p.left === store || p.right === store);
+  }
+
+  observe(batch: SourceBatch): void {
+    const store = batch.store;
+    if (!this.needs(store)) return;
     let set = this.sets.get(store);
     if (!set) this.sets.set(store, (set = new StoreDigest()));
-    for (const { record } of items) {
+    if (batch.digested) {
+      if (!batch.digested.pairedIds) throw new Error(`the reader sent no ids of ${store}`);
+      set.addPacked(batch.digested.pairedIds);
+    }
+    for (const { record } of batch.items) {
       const id = pairedId(store, record);
       set.add(id, recordDigest(id, ''));
     }

@@ -38,11 +38,17 @@ function unescapeField(text: string): string {
   return text.replace(/\\(.)/g, (_, c: string) => ESCAPED[c] ?? c);
 }
 
+/** The columns of COPY text lines, each converted by its parser (or kept as text). */
+interface RowLayout {
+  columns: string[];
+  parsers: Record<string, ColumnParser>;
+}
+
 /** Builds rows from COPY text lines, one parser per column, shared by every row. */
 class RowDecoder {
   private readonly parsers: (ColumnParser | undefined)[];
 
-  constructor(private readonly query: CopyOutQuery) {
+  constructor(private readonly query: RowLayout) {
     this.parsers = query.columns.map((name) => query.parsers[name]);
   }
 
@@ -64,6 +70,14 @@ class RowDecoder {
     const parse = this.parsers[column];
     return parse ? parse(text) : text;
   }
+}
+
+/** Rows of COPY text (the lines this process wrote for COPY FROM, or a server's output). */
+export function decodeCopyText(text: string, layout: RowLayout): Record<string, unknown>[] {
+  const decoder = new RowDecoder(layout);
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  return lines.map((line) => decoder.row(line));
 }
 
 function copySql(client: pg.PoolClient, query: CopyOutQuery): string {

@@ -47,6 +47,28 @@ function hexWord(hex: string, from: number): number {
   return word;
 }
 
+/** Numbers per packed record: its bucket, then the four words of its digest that count. */
+const PACKED_WORDS = 5;
+
+/**
+ * Record digests as numbers, for another thread to add: a batch of them crosses threads
+ * as one small typed array instead of a key and a hex string per record.
+ */
+export class PackedDigests {
+  readonly words: Uint32Array;
+  private count = 0;
+
+  constructor(records: number) {
+    this.words = new Uint32Array(records * PACKED_WORDS);
+  }
+
+  add(key: string, digest: string): void {
+    const at = this.count++ * PACKED_WORDS;
+    this.words[at] = bucketOf(key);
+    for (let lane = 0; lane < 4; lane++) this.words[at + 1 + lane] = hexWord(digest, lane * 8);
+  }
+}
+
 export class StoreDigest {
   readonly counts = new Uint32Array(BUCKETS);
   readonly sums = new Uint32Array(BUCKETS * 4);
@@ -62,6 +84,19 @@ export class StoreDigest {
       this.sums[at + lane] = (this.sums[at + lane]! + part) >>> 0;
     }
     this.records++;
+  }
+
+  /** Adds records packed by `PackedDigests` (the `words` of one). */
+  addPacked(words: Uint32Array): void {
+    for (let at = 0; at < words.length; at += PACKED_WORDS) {
+      const bucket = words[at]!;
+      this.counts[bucket]!++;
+      const sum = bucket * 4;
+      for (let lane = 0; lane < 4; lane++) {
+        this.sums[sum + lane] = (this.sums[sum + lane]! + words[at + 1 + lane]!) >>> 0;
+      }
+      this.records++;
+    }
   }
 
   /** Buckets whose count or sum differ from `other`'s. */

@@ -54,7 +54,12 @@ export class Findings {
   }
 
   merge(other: Findings): void {
-    for (const group of other.list()) {
+    this.mergeGroups(other.list());
+  }
+
+  /** Adds groups another `Findings` listed (on another thread, say). */
+  mergeGroups(groups: FindingGroup[]): void {
+    for (const group of groups) {
       const key = [group.severity, group.store, group.code, group.field ?? ''].join('\u0000');
       const mine = this.groups.get(key);
       if (!mine) this.groups.set(key, { ...group, records: [...group.records] });

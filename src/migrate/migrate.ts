@@ -6,7 +6,9 @@ import { workspaceName } from '../workspace/name.ts';
 import { finishRun, migratedBefore, startRun, ensureJournal, type RunStatus } from './journal.ts';
 import type { SourceBatch } from './kinds/types.ts';
 import { lockWorkspace } from './lock.ts';
-import { checkWorkspace, KINDS, type BatchHandler, type Checked } from './passes.ts';
+import { ConsistencyCheck } from './consistency.ts';
+import { checkWorkspace, KINDS, storesOf, type BatchHandler, type Checked } from './passes.ts';
+import { ENTITY_STORE, RELATION_STORE } from './records/graph.ts';
 import { copyPass, refused, settle } from './steps.ts';
 import { allWorkspaces, skippedDirectories, type StorePlan } from './plan.ts';
 import { silentProgress, type Progress } from './progress.ts';
@@ -142,8 +144,13 @@ async function lockedRun(
   const runId = await journal(run, options, (client, ws) =>
     startRun(client, ws, run.plan.directory),
   );
-  // On a real server the GraphML reader thread writes the COPY text as it reads.
-  if (options.db!.canCopy) run.ctx.copyWs = run.target!.ws;
+  // On a real server the GraphML reader thread writes the COPY text as it reads, and
+  // digests the records (their vector ids too, if the consistency check pairs them).
+  if (options.db!.canCopy) {
+    run.ctx.copyWs = run.target!.ws;
+    const pairs = new ConsistencyCheck(new Set(storesOf(run.plan.stores)));
+    run.ctx.pairedIds = pairs.needs(ENTITY_STORE) || pairs.needs(RELATION_STORE);
+  }
   const report = await copyAndVerify(run, options, checked, snapshot);
   await journal(run, options, (client, ws) =>
     finishRun(client, ws, runId, journalStatus(report), report),

@@ -3,7 +3,13 @@ import { digestOf, digestPages, earlyDigestKey, StoreDigest } from './digest.ts'
 import { Findings } from './findings.ts';
 import { graphKind } from './kinds/graph.ts';
 import { kvKind } from './kinds/kv.ts';
-import type { PassContext, SourceBatch, StoreKindModule, TargetContext } from './kinds/types.ts';
+import {
+  recordCount,
+  type PassContext,
+  type SourceBatch,
+  type StoreKindModule,
+  type TargetContext,
+} from './kinds/types.ts';
 import { vectorKind } from './kinds/vectors.ts';
 import type { StoreKind, StorePlan, WorkspacePlan } from './plan.ts';
 import type { Progress } from './progress.ts';
@@ -118,11 +124,12 @@ async function passOverPlan(
   };
   for await (const batch of KINDS[store.kind].source(ctx, store, facts)) {
     const digest = totals.digests.get(batch.store)!;
+    if (batch.digested) digest.addPacked(batch.digested.digests);
     for (const item of batch.items) {
       digest.add(item.record.key, item.digest ?? digestOf(item.record));
     }
     await handler?.batch(store, batch);
-    progress.advance(ctx.workspace, batch.store, batch.items.length);
+    progress.advance(ctx.workspace, batch.store, recordCount(batch));
     charge(batch.store);
   }
   await handler?.done(store);

@@ -39,7 +39,7 @@ export async function copyPass(
   const consistency = new ConsistencyCheck(new Set(storesOf(run.plan.stores)));
   const handler: BatchHandler = {
     batch: async (plan, batch) => {
-      consistency.observe(batch.store, batch.items);
+      consistency.observe(batch);
       await write?.batch(plan, batch);
     },
     done: async (plan) => write?.done(plan),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { stableJson, utcMicros } from '../../src/migrate/canonical.ts';
+import { canonicalText, stableJson, utcMicros } from '../../src/migrate/canonical.ts';
 import { findDifferences } from '../../src/migrate/compare.ts';
 import type { CanonicalRecord } from '../../src/migrate/canonical.ts';
 import { recordDigest, StoreDigest } from '../../src/migrate/digest.ts';
@@ -22,6 +22,32 @@ describe('canonical forms', () => {
     assert.equal(stableJson(NaN), '{"$number":"NaN"}');
     assert.notEqual(stableJson(-0), stableJson(0));
     assert.equal(stableJson(new Float32Array([1])), '{"$float32":"AACAPw=="}');
+  });
+});
+
+describe('the digested text of a record', () => {
+  it('is one text per record, whatever the key order, and never the same for two', () => {
+    assert.equal(canonicalText({ b: 'x', a: 1 }), canonicalText({ a: 1, b: 'x' }));
+    const distinct = [
+      { a: '1' },
+      { a: 1 },
+      { a: true },
+      { a: 'true' },
+      { a: 'b1:cs1:d' },
+      { a: 'b', c: 'd' },
+      { 'a1:b': '' },
+      { a: '', b: '' },
+      { a: -0 },
+      { a: 0 },
+      { a: Number.NaN },
+      { a: 'NaN' },
+      { a: '1', b: undefined },
+      {},
+    ];
+    const texts = distinct.map(canonicalText);
+    assert.equal(new Set(texts).size, distinct.length - 1, texts.join(' | '));
+    // Only the undefined field is dropped: { a: '1', b: undefined } is { a: '1' }.
+    assert.equal(canonicalText({ a: '1', b: undefined }), canonicalText({ a: '1' }));
   });
 });
 

@@ -1,13 +1,12 @@
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { acquire, inTransaction } from '../../storage/postgres/pool.ts';
-import { ENTITY_COLUMNS, RELATION_COLUMNS } from '../../storage/postgres/graph-codec.ts';
+import { ENTITY_COLUMNS } from '../../storage/postgres/graph-codec.ts';
 import { toEntity, updateDegrees } from '../../storage/postgres/graph.ts';
 import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
-import type { Entity, Relation } from '../../storage/types.ts';
-import { newPolicy } from '../records/text.ts';
+import type { Entity } from '../../storage/types.ts';
 import { sessionFor, withClient } from '../target.ts';
-import { entityLines, relationLines } from './graph-lines.ts';
+import { ENTITY_LINE_COLUMNS, RELATION_LINE_COLUMNS } from './graph-lines.ts';
 import type { TargetContext } from './types.ts';
 
 /**
@@ -22,9 +21,6 @@ import type { TargetContext } from './types.ts';
  */
 const STAGE = 'ragspace_mig_entities';
 const DEGREES_TABLE = 'ragspace_mig_degrees';
-const TAIL = ['extra', 'attr_types', 'updated_at'];
-const ENTITY_COPY = ['workspace', 'name', 'name_lower', ...ENTITY_COLUMNS.map((c) => c.name)];
-const RELATION_COPY = ['workspace', 'source', 'target', ...RELATION_COLUMNS.map((c) => c.name)];
 
 export interface BulkGraph {
   client: pg.PoolClient;
@@ -63,28 +59,16 @@ export async function startBulk(target: TargetContext): Promise<BulkGraph> {
   return { client, recount: false, relationsByUpsert: false };
 }
 
-/** Stages a batch of entities; `text` is their COPY text when the reader thread made it. */
-export async function stageEntities(
-  bulk: BulkGraph,
-  target: TargetContext,
-  entities: Entity[],
-  text?: string,
-) {
-  const body = text ?? entityLines(target.ws, entities, newPolicy(target.workspace));
-  await copyText(bulk.client, STAGE, [...ENTITY_COPY, ...TAIL], body);
+/** Stages a batch of entities, as `entityLines` text. */
+export async function stageEntities(bulk: BulkGraph, lines: string): Promise<void> {
+  await copyText(bulk.client, STAGE, ENTITY_LINE_COLUMNS, lines);
 }
 
-/** COPYs a batch of relations; false when a key collided (nothing of the batch is kept). */
-export async function copyRelations(
-  bulk: BulkGraph,
-  target: TargetContext,
-  relations: Relation[],
-  text?: string,
-): Promise<boolean> {
-  const body = text ?? relationLines(target.ws, relations, newPolicy(target.workspace));
+/** COPYs a batch of relations (`relationLines` text); false when a key collided. */
+export async function copyRelations(bulk: BulkGraph, lines: string): Promise<boolean> {
   try {
     await inTransaction(bulk.client, 'BEGIN', () =>
-      copyText(bulk.client, RELATIONS_TABLE, [...RELATION_COPY, ...TAIL], body),
+      copyText(bulk.client, RELATIONS_TABLE, RELATION_LINE_COLUMNS, lines),
     );
     return true;
   } catch (error) {
@@ -120,8 +104,8 @@ async function countDegrees(bulk: BulkGraph, ws: string): Promise<void> {
 
 /** The staged entities in one INSERT, each with its degree; false on a collision. */
 async function insertStaged(bulk: BulkGraph): Promise<boolean> {
-  const columns = [...ENTITY_COPY, ...TAIL].join(', ');
-  const source = [...ENTITY_COPY, ...TAIL].map((c) => `s.${c}`).join(', ');
+  const columns = ENTITY_LINE_COLUMNS.join(', ');
+  const source = ENTITY_LINE_COLUMNS.map((c) => `s.${c}`).join(', ');
   try {
     await inTransaction(bulk.client, 'BEGIN', async () => {
       await bulk.client.query(`SET LOCAL work_mem = '${DEGREE_WORK_MEM}'`);

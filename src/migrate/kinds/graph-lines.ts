@@ -4,17 +4,36 @@ import {
   ENTITY_COLUMNS,
   orderedPair,
   RELATION_COLUMNS,
+  type AttributeColumn,
   type EncodedAttributes,
 } from '../../storage/postgres/graph-codec.ts';
+import { toEntity, toRelation } from '../../storage/postgres/graph.ts';
 import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
 import type { TextPolicy } from '../../storage/postgres/text.ts';
 import type { Entity, Relation } from '../../storage/types.ts';
+import { decodeCopyText, type ColumnParser } from '../copy-out.ts';
 
 /**
  * Graph rows as COPY text for the bulk path (graph-bulk.ts): pure functions, so the
  * GraphML reader thread can write the text while the main thread sends the previous batch.
  * Each line is workspace, key columns, the attribute columns, extra, attr_types, updated_at.
  */
+const TAIL = ['extra', 'attr_types', 'updated_at'];
+export const ENTITY_LINE_COLUMNS = [
+  'workspace',
+  'name',
+  'name_lower',
+  ...ENTITY_COLUMNS.map((c) => c.name),
+  ...TAIL,
+];
+export const RELATION_LINE_COLUMNS = [
+  'workspace',
+  'source',
+  'target',
+  ...RELATION_COLUMNS.map((c) => c.name),
+  ...TAIL,
+];
+
 export const nowUtc = (): string => new Date().toISOString().slice(0, 23).replace('T', ' ');
 
 /**
@@ -59,4 +78,36 @@ export function relationLines(
     text += line(`${ws}\t${copyValue(low)}\t${copyValue(high)}`, e, now);
   }
   return text;
+}
+
+const EMPTY_JSON: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** JSONB text as `pg` parses it; the common empty object without JSON.parse. */
+function jsonColumn(text: string): unknown {
+  return text === '{}' ? EMPTY_JSON : JSON.parse(text);
+}
+
+/** How `pg` (with the pool's int8 parser) would read each non-text column of a graph table. */
+export function graphParsers(columns: AttributeColumn[]): Record<string, ColumnParser> {
+  const parsers: Record<string, ColumnParser> = { extra: jsonColumn, attr_types: jsonColumn };
+  for (const column of columns) {
+    if (column.kind === 'long') parsers[column.name] = Number;
+    if (column.kind === 'double') parsers[column.name] = parseFloat;
+  }
+  return parsers;
+}
+
+const ENTITY_LAYOUT = { columns: ENTITY_LINE_COLUMNS, parsers: graphParsers(ENTITY_COLUMNS) };
+const RELATION_LAYOUT = { columns: RELATION_LINE_COLUMNS, parsers: graphParsers(RELATION_COLUMNS) };
+
+/**
+ * The entities of `entityLines` text, for a batch that has to take the upsert path after
+ * all (only its COPY text came from the reader thread). The text holds them as stored.
+ */
+export function entitiesOfLines(text: string): Entity[] {
+  return decodeCopyText(text, ENTITY_LAYOUT).map(toEntity);
+}
+
+export function relationsOfLines(text: string): Relation[] {
+  return decodeCopyText(text, RELATION_LAYOUT).map(toRelation);
 }

@@ -3,11 +3,7 @@ import { join } from 'node:path';
 import { GraphmlError, type GraphmlEdge, type GraphmlNode } from '../../formats/graphml.ts';
 import { GraphBuffer, toEntity, toRelation, updateDegrees } from '../../storage/postgres/graph.ts';
 import { COPY_MIN_ROWS } from '../../storage/postgres/copy.ts';
-import {
-  ENTITY_COLUMNS,
-  RELATION_COLUMNS,
-  type AttributeColumn,
-} from '../../storage/postgres/graph-codec.ts';
+import { ENTITY_COLUMNS, RELATION_COLUMNS } from '../../storage/postgres/graph-codec.ts';
 import { inTransaction } from '../../storage/postgres/pool.ts';
 import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
 import type { Entity, Relation } from '../../storage/types.ts';
@@ -23,6 +19,7 @@ import {
 } from '../records/graph.ts';
 import { newPolicy } from '../records/text.ts';
 import { readGraphBatches } from '../source/graph.ts';
+import type { GraphRows } from '../source/graph-worker.ts';
 import {
   copyRelations,
   finishBulk,
@@ -31,12 +28,20 @@ import {
   startBulk,
   type BulkGraph,
 } from './graph-bulk.ts';
-import { copyOutPages, type ColumnParser } from '../copy-out.ts';
+import { copyOutPages } from '../copy-out.ts';
 import { digestPages, earlyDigestKey } from '../digest.ts';
 import { keysetPages } from '../keyset.ts';
 import { sessionFor, withClient } from '../target.ts';
 import {
+  entitiesOfLines,
+  entityLines,
+  graphParsers,
+  relationLines,
+  relationsOfLines,
+} from './graph-lines.ts';
+import {
   drainNotices,
+  recordCount,
   type PassContext,
   type SourceBatch,
   type StoreKindModule,
@@ -120,11 +125,43 @@ function relationItems(ctx: PassContext, edges: GraphmlEdge[], digests?: string[
   return { store: RELATION_STORE, items };
 }
 
+/** A reader-thread batch of rows: its findings reported, one source batch per store. */
+function* rowBatches(ctx: PassContext, rows: GraphRows): Generator<SourceBatch> {
+  ctx.findings.mergeGroups(rows.findings);
+  ctx.policy.notices.push(...rows.notices);
+  drainNotices(ctx);
+  const batch = (store: string, count: number, copyText: string, ids: DigestedIds) => ({
+    store,
+    items: [],
+    copyText,
+    digested: { count, digests: ids.digests, pairedIds: ids.paired },
+  });
+  if (rows.nodeCount > 0) {
+    const ids = { digests: rows.nodeDigests, paired: rows.nodeIds };
+    yield batch(ENTITY_STORE, rows.nodeCount, rows.nodeCopy, ids);
+  }
+  if (rows.edgeCount > 0) {
+    const ids = { digests: rows.edgeDigests, paired: rows.edgeIds };
+    yield batch(RELATION_STORE, rows.edgeCount, rows.edgeCopy, ids);
+  }
+}
+
+interface DigestedIds {
+  digests: Uint32Array;
+  paired: Uint32Array | undefined;
+}
+
 async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<SourceBatch> {
   const path = join(ctx.directory, plan.file);
   if (!existsSync(path)) return;
-  const options = { wantsAttributes: true, digests: true, copyWs: ctx.copyWs };
-  for await (const batch of readGraphBatches(path, options)) {
+  const rowsOnly = ctx.copyWs !== undefined;
+  const options = { wantsAttributes: true, digests: true, copyWs: ctx.copyWs, rowsOnly };
+  const read = readGraphBatches(path, { ...options, pairedIds: ctx.pairedIds === true });
+  for await (const batch of read) {
+    if (batch.rows) {
+      yield* rowBatches(ctx, batch.rows);
+      continue;
+    }
     if (batch.nodes.length > 0) {
       yield { ...entityItems(ctx, batch.nodes, batch.nodeDigests), copyText: batch.nodeCopy };
     }
@@ -169,7 +206,9 @@ async function bulkOf(target: TargetContext): Promise<BulkGraph | undefined> {
 
 /** A store's records waiting for their transaction. */
 interface Pending {
+  /** The records, when they came as records (else only their COPY text came). */
   writes: unknown[];
+  rows: number;
   chars: number;
   /** Their COPY text, while every batch came with one (from the reader thread). */
   text: string | undefined;
@@ -178,20 +217,35 @@ interface Pending {
 function pendingOf(target: TargetContext, store: string): Pending {
   let pending = target.state.get(`pending:${store}`) as Pending | undefined;
   if (!pending) {
-    pending = { writes: [], chars: 0, text: '' };
+    pending = { writes: [], rows: 0, chars: 0, text: '' };
     target.state.set(`pending:${store}`, pending);
   }
   return pending;
 }
 
+/** The pending records, decoded from their COPY text when only that came. */
+function recordsOf(store: string, pending: Pending): unknown[] {
+  if (pending.writes.length === pending.rows) return pending.writes;
+  const text = pending.text ?? '';
+  return store === ENTITY_STORE ? entitiesOfLines(text) : relationsOfLines(text);
+}
+
+/** The pending records as COPY text, written here when the reader thread did not. */
+function linesOf(target: TargetContext, store: string, pending: Pending): string {
+  if (pending.text !== undefined) return pending.text;
+  const policy = newPolicy(target.workspace);
+  return store === ENTITY_STORE
+    ? entityLines(target.ws, pending.writes as Entity[], policy)
+    : relationLines(target.ws, pending.writes as Relation[], policy);
+}
+
 async function sendBatch(target: TargetContext, store: string, pending: Pending) {
-  const { writes, text } = pending;
   const bulk = await bulkOf(target);
-  if (!bulk) return upsertBatch(target, store, writes);
-  if (store === ENTITY_STORE) return stageEntities(bulk, target, writes as Entity[], text);
+  if (!bulk) return upsertBatch(target, store, recordsOf(store, pending));
+  if (store === ENTITY_STORE) return stageEntities(bulk, linesOf(target, store, pending));
   const copied =
-    !bulk.relationsByUpsert && (await copyRelations(bulk, target, writes as Relation[], text));
-  if (!copied) await upsertBatch(target, store, writes);
+    !bulk.relationsByUpsert && (await copyRelations(bulk, linesOf(target, store, pending)));
+  if (!copied) await upsertBatch(target, store, recordsOf(store, pending));
 }
 
 /** Characters of text a pending batch may hold, however few its records (B19). */
@@ -205,17 +259,23 @@ function textSize(item: unknown): number {
   return size;
 }
 
-/** Collects a store's records into transactions of `batchRows` rows (or BATCH_CHARS). */
-async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch) {
-  const pending = pendingOf(target, batch.store);
+function collect(pending: Pending, batch: SourceBatch): void {
   for (const item of batch.items) {
     pending.writes.push(item.write);
     pending.chars += textSize(item.write);
   }
+  pending.rows += recordCount(batch);
   const text = batch.copyText;
+  if (batch.digested) pending.chars += text?.length ?? 0;
   pending.text = text === undefined || pending.text === undefined ? undefined : pending.text + text;
+}
+
+/** Collects a store's records into transactions of `batchRows` rows (or BATCH_CHARS). */
+async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch) {
+  const pending = pendingOf(target, batch.store);
+  collect(pending, batch);
   const size = (await bulkOf(target)) ? BULK_ROWS : batchRows(target);
-  if (pending.writes.length < size && pending.chars < BATCH_CHARS) return;
+  if (pending.rows < size && pending.chars < BATCH_CHARS) return;
   target.state.delete(`pending:${batch.store}`);
   // The next batches are read and converted while this one is being sent.
   await target.state.get('graph:sending');
@@ -242,7 +302,7 @@ async function finish(target: TargetContext): Promise<void> {
   for (const store of [ENTITY_STORE, RELATION_STORE]) {
     const pending = target.state.get(`pending:${store}`) as Pending | undefined;
     target.state.delete(`pending:${store}`);
-    if (pending?.writes.length) await sendBatch(target, store, pending);
+    if (pending?.rows) await sendBatch(target, store, pending);
   }
   const bulk = await bulkOf(target);
   target.state.delete('graph:bulk');
@@ -282,23 +342,6 @@ export function graphRows(target: TargetContext, store: string) {
   });
 }
 
-const EMPTY_JSON: Readonly<Record<string, unknown>> = Object.freeze({});
-
-/** JSONB text as `pg` parses it; the common empty object without JSON.parse. */
-function jsonColumn(text: string): unknown {
-  return text === '{}' ? EMPTY_JSON : JSON.parse(text);
-}
-
-/** How `pg` (with the pool's int8 parser) would read each non-text column. */
-function parsersOf(columns: AttributeColumn[]): Record<string, ColumnParser> {
-  const parsers: Record<string, ColumnParser> = { extra: jsonColumn, attr_types: jsonColumn };
-  for (const column of columns) {
-    if (column.kind === 'long') parsers[column.name] = Number;
-    if (column.kind === 'double') parsers[column.name] = parseFloat;
-  }
-  return parsers;
-}
-
 /**
  * The graph tables' rows for a digest, in any order: streamed by COPY on a real server,
  * keyset pages on PGlite.
@@ -310,7 +353,7 @@ function unorderedGraphRows(target: TargetContext, store: string) {
     table: entities ? ENTITIES_TABLE : RELATIONS_TABLE,
     ws: target.ws,
     columns: entities ? ENTITY_SELECT : RELATION_SELECT,
-    parsers: parsersOf(entities ? ENTITY_COLUMNS : RELATION_COLUMNS),
+    parsers: graphParsers(entities ? ENTITY_COLUMNS : RELATION_COLUMNS),
     pageSize: PAGE,
   });
 }

@@ -26,6 +26,8 @@ export interface PassContext {
    * can (the GraphML reader thread) also writes each batch as COPY text.
    */
   copyWs?: string;
+  /** With `copyWs`: the reader also digests graph records' vector ids (consistency.ts). */
+  pairedIds?: boolean;
 }
 
 export interface SourceItem {
@@ -38,9 +40,28 @@ export interface SourceItem {
 
 export interface SourceBatch {
   store: string;
+  /** The records; empty when they were `digested` on the reader thread instead. */
   items: SourceItem[];
   /** The items as COPY text for the bulk path, when the reader thread wrote it. */
   copyText?: string;
+  /**
+   * Records that never left the reader thread: only their digests came, with their COPY
+   * text (which the writer decodes again if it ever needs the records).
+   */
+  digested?: DigestedRecords;
+}
+
+export interface DigestedRecords {
+  count: number;
+  /** `PackedDigests.words` of the records' digests. */
+  digests: Uint32Array;
+  /** The same of each record's paired vector id, when the consistency check needs them. */
+  pairedIds?: Uint32Array;
+}
+
+/** The records a batch stands for, whichever form they came in. */
+export function recordCount(batch: SourceBatch): number {
+  return batch.digested?.count ?? batch.items.length;
 }
 
 export interface CheckResult {

@@ -5,11 +5,19 @@ import {
   type GraphmlEdge,
   type GraphmlNode,
 } from '../../formats/graphml.ts';
-import { digestOf } from '../digest.ts';
+import type { CanonicalRecord } from '../canonical.ts';
+import { pairedId } from '../consistency.ts';
+import { digestOf, PackedDigests, recordDigest } from '../digest.ts';
+import { Findings, type FindingGroup } from '../findings.ts';
 import { entityLines, relationLines } from '../kinds/graph-lines.ts';
-import { canonicalEntity, canonicalRelation } from '../records/graph.ts';
+import {
+  canonicalEntity,
+  canonicalRelation,
+  ENTITY_STORE,
+  RELATION_STORE,
+} from '../records/graph.ts';
 import { newPolicy } from '../records/text.ts';
-import { isStorableText } from '../../storage/postgres/text.ts';
+import { isStorableText, type WriteNotice } from '../../storage/postgres/text.ts';
 
 /**
  * Runs the GraphML reader off the main thread. The reader pushes nodes and edges into
@@ -33,13 +41,39 @@ export interface GraphWorkerInput {
   problemsOnly: boolean;
   /** Also write each batch as COPY text for the bulk path, rows keyed by this workspace. */
   copyWs: string | undefined;
+  /**
+   * With `digests` and `copyWs`: post rows instead of records (`GraphRows`), so the records
+   * never cross to the main thread, which only sends the text and adds the digests.
+   */
+  rowsOnly: boolean;
+  /** With `rowsOnly`: also digest each record's vector id, for the consistency check. */
+  pairedIds: boolean;
   /** Int32Array[0] = batches posted and not yet taken by the main thread. */
   inFlight: SharedArrayBuffer;
+}
+
+/** A batch of `rowsOnly` mode: everything the copy pass needs of its records. */
+export interface GraphRows {
+  nodeCount: number;
+  edgeCount: number;
+  /** COPY text (graph-lines.ts) of the nodes and of the edges. */
+  nodeCopy: string;
+  edgeCopy: string;
+  /** `PackedDigests.words` of the records' canonical digests, and of their vector ids. */
+  nodeDigests: Uint32Array;
+  edgeDigests: Uint32Array;
+  nodeIds?: Uint32Array;
+  edgeIds?: Uint32Array;
+  /** What digesting the records found (usually nothing), for the main thread's report. */
+  findings: FindingGroup[];
+  notices: WriteNotice[];
 }
 
 export type GraphWorkerMessage =
   /** JSON of {nodes, edges}: one string crosses threads far cheaper than object graphs. */
   | { kind: 'batch'; json: string }
+  /** Strings and typed arrays are copied between threads as they are: no JSON. */
+  | { kind: 'rows'; rows: GraphRows }
   | { kind: 'directed' }
   | { kind: 'end' }
   | { kind: 'error'; reason: string; offset: number | undefined };
@@ -103,6 +137,52 @@ function digestsOf(batch: GraphBatchOut): void {
   policy.notices.length = 0;
 }
 
+/** Digests of `records` (and of their vector ids, when asked), packed to cross threads. */
+function packed(store: string, records: CanonicalRecord[]) {
+  const digests = new PackedDigests(records.length);
+  const ids = input.pairedIds ? new PackedDigests(records.length) : undefined;
+  for (const record of records) {
+    digests.add(record.key, digestOf(record));
+    if (!ids) continue;
+    const id = pairedId(store, record);
+    ids.add(id, recordDigest(id, ''));
+  }
+  return { digests: digests.words, ids: ids?.words };
+}
+
+/**
+ * The batch as rows: canonical forms (findings kept for the main thread), digests, then
+ * COPY text (whose policy notices repeat the canonical forms' and are dropped).
+ */
+function rowsOf(ws: string): GraphRows {
+  const findings = new Findings();
+  const entities = nodes.map((node) => ({ name: node.id, properties: node.attributes }));
+  const relations = edges.map(relationOf);
+  const nodeDigests = packed(
+    ENTITY_STORE,
+    entities.map((entity) => canonicalEntity(entity, policy, findings)),
+  );
+  const edgeDigests = packed(
+    RELATION_STORE,
+    relations.map((relation) => canonicalRelation(relation, policy, findings)),
+  );
+  const notices = policy.notices.splice(0);
+  const rows: GraphRows = {
+    nodeCount,
+    edgeCount,
+    nodeCopy: entityLines(ws, entities, policy),
+    edgeCopy: relationLines(ws, relations, policy),
+    nodeDigests: nodeDigests.digests,
+    edgeDigests: edgeDigests.digests,
+    findings: findings.list(),
+    notices,
+  };
+  if (nodeDigests.ids) rows.nodeIds = nodeDigests.ids;
+  if (edgeDigests.ids) rows.edgeIds = edgeDigests.ids;
+  policy.notices.length = 0;
+  return rows;
+}
+
 function post(message: GraphWorkerMessage): void {
   parentPort?.postMessage(message);
 }
@@ -117,17 +197,25 @@ function claimPlace(): void {
   Atomics.add(counter, 0, 1);
 }
 
-function flush(): void {
-  if (nodeCount === 0 && edgeCount === 0) return;
-  // The batch is digested, encoded and stringified before waiting for a place, so this
-  // work overlaps the main thread's instead of following it.
+/** The batch as JSON of its records (and whatever else was asked for). */
+function recordsMessage(): GraphWorkerMessage {
   const batch: GraphBatchOut = { nodes, edges, nodeCount, edgeCount };
   if (input.digests) digestsOf(batch);
   if (input.copyWs !== undefined) copyTextOf(batch, input.copyWs);
   // A replacer slows stringifying; only batches holding odd numbers need one.
-  const json = JSON.stringify(batch, oddNumbers ? numbers : undefined);
+  return { kind: 'batch', json: JSON.stringify(batch, oddNumbers ? numbers : undefined) };
+}
+
+function flush(): void {
+  if (nodeCount === 0 && edgeCount === 0) return;
+  // The batch is digested and encoded before waiting for a place, so this work overlaps
+  // the main thread's instead of following it.
+  const message =
+    input.rowsOnly && input.copyWs !== undefined
+      ? { kind: 'rows' as const, rows: rowsOf(input.copyWs) }
+      : recordsMessage();
   claimPlace();
-  post({ kind: 'batch', json });
+  post(message);
   nodes = [];
   edges = [];
   chars = 0;
