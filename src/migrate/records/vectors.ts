@@ -1,4 +1,4 @@
-import { float16ToNumber } from '../../formats/nano-vdb.ts';
+import { float16Values } from '../../formats/nano-vdb.ts';
 import { toHalf } from '../../storage/postgres/vectors.ts';
 import type { TextPolicy } from '../../storage/postgres/text.ts';
 import type { VectorNamespace, VectorRecord } from '../../storage/types.ts';
@@ -192,7 +192,8 @@ export function vectorRecord(
 
 function storedVector(vector: Float32Array | null, halfvec: boolean): Float32Array | null {
   if (vector === null || !halfvec) return vector;
-  return vector.map((x) => float16ToNumber(toHalf(x)));
+  const values = float16Values();
+  return vector.map((x) => values[toHalf(x)]!);
 }
 
 /**
