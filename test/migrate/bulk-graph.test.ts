@@ -3,9 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { tempDir, writeTree } from '../helpers.ts';
 import {
   createMigDatabase,
+  graphmlDocument,
   migConfig,
   only,
   run,
+  weightedEdge,
   WITHOUT_VECTORS,
   type MigDatabase,
 } from './helpers.ts';
@@ -27,19 +29,11 @@ const KEYS =
   '<key id="d4" for="node" attr.name="reviewed" attr.type="boolean"/>' +
   '<key id="d5" for="node" attr.name="description" attr.type="string"/>';
 
-function graphml(body: string): string {
-  return (
-    "<?xml version='1.0' encoding='utf-8'?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">" +
-    `${KEYS}<graph edgedefault="undirected">${body}</graph></graphml>`
-  );
-}
+const graphml = (body: string) => graphmlDocument(KEYS, body);
 
 const node = (id: string, extra = '') =>
   `<node id="${id}"><data key="d0">person</data>${extra}</node>`;
-const edge = (s: string, t: string, weight: string, text?: string) =>
-  `<edge source="${s}" target="${t}"><data key="d1">${weight}</data>` +
-  (text === undefined ? '' : `<data key="d2">${text}</data>`) +
-  '</edge>';
+const edge = weightedEdge;
 
 describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
   let db: MigDatabase;

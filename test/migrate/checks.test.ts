@@ -10,11 +10,13 @@ import { silentLogger } from '../../src/log.ts';
 import { tempDir, writeTree } from '../helpers.ts';
 import {
   createMigDatabase,
+  graphmlDocument,
   migConfig,
   only,
   run,
   spawnCli,
   treeChecksum,
+  weightedEdge,
   WITHOUT_VECTORS,
   writeEnvFile,
   type MigDatabase,
@@ -29,18 +31,10 @@ const KEYS =
   '<key id="d1" for="edge" attr.name="weight" attr.type="double"/>' +
   '<key id="d2" for="edge" attr.name="description" attr.type="string"/>';
 
-function graphml(body: string): string {
-  return (
-    "<?xml version='1.0' encoding='utf-8'?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">" +
-    `${KEYS}<graph edgedefault="undirected">${body}</graph></graphml>`
-  );
-}
+const graphml = (body: string) => graphmlDocument(KEYS, body);
 
 const node = (id: string) => `<node id="${id}"><data key="d0">person</data></node>`;
-const edge = (s: string, t: string, weight: string, text?: string) =>
-  `<edge source="${s}" target="${t}"><data key="d1">${weight}</data>` +
-  (text === undefined ? '' : `<data key="d2">${text}</data>`) +
-  '</edge>';
+const edge = weightedEdge;
 
 const status = (fields: Record<string, unknown>) => ({
   status: 'processed',

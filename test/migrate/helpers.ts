@@ -186,4 +186,18 @@ export function spawnCli(args: string[], env: Record<string, string> = {}) {
   return { child, out, done };
 }
 
+/** A GraphML document as networkx writes it: these `<key>` declarations, then the graph. */
+export function graphmlDocument(keys: string, body: string): string {
+  return (
+    "<?xml version='1.0' encoding='utf-8'?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">" +
+    `${keys}<graph edgedefault="undirected">${body}</graph></graphml>`
+  );
+}
+
+/** An edge with a weight (key d1) and, if given, a description (key d2). */
+export const weightedEdge = (s: string, t: string, weight: string, text?: string) =>
+  `<edge source="${s}" target="${t}"><data key="d1">${weight}</data>` +
+  (text === undefined ? '' : `<data key="d2">${text}</data>`) +
+  '</edge>';
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
