@@ -183,8 +183,14 @@ async function copyAndVerify(
     return report;
   } catch (error) {
     run.report.error = errorOf(error);
+    await abandonWriters(run);
     return finishReport(run, 'failed');
   }
+}
+
+/** After a failed copy, the writers let go of what they hold (or closing the pool waits). */
+async function abandonWriters(run: WorkspaceRun): Promise<void> {
+  for (const plan of run.plan.stores) await KINDS[plan.kind].abandon?.(run.target!);
 }
 
 /**

@@ -167,4 +167,32 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
     );
     assert.equal(relation!.description, 'tab\there');
   });
+
+  it(
+    'a server error mid-copy fails the workspace and releases its connections',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      // A trigger stands in for any error the server can raise while the relations stream in.
+      writeTree(dir.path, {
+        'boom/graph_chunk_entity_relation.graphml': graphml(
+          node('A') + node('B') + node('C') + edge('A', 'B', '1') + edge('B', 'C', '1', 'boom'),
+        ),
+      });
+      await db.query(`CREATE OR REPLACE FUNCTION public.ragspace_test_boom() RETURNS trigger
+      LANGUAGE plpgsql AS $$ BEGIN
+        IF NEW.description = 'boom' THEN RAISE EXCEPTION 'disk full'; END IF;
+        RETURN NEW; END $$`);
+      await db.query(`CREATE TRIGGER boom BEFORE INSERT ON ragspace_relations
+      FOR EACH ROW EXECUTE FUNCTION public.ragspace_test_boom()`);
+      try {
+        const report = only(await run(migConfig(env()), { workspaces: ['boom'] }));
+        assert.equal(report.status, 'failed');
+        assert.match(report.error?.message ?? '', /disk full|boom/);
+      } finally {
+        await db.query('DROP TRIGGER boom ON ragspace_relations');
+      }
+    },
+  );
 });

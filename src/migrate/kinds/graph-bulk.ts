@@ -157,6 +157,15 @@ async function addUndeclaredEndpoints(bulk: BulkGraph, target: TargetContext): P
   await updateDegrees(sessionFor(target.db, bulk.client, target.workspace, target.log), names);
 }
 
+/**
+ * Lets go of the bulk path's connection after a failure. The connection is closed rather
+ * than returned to the pool: it may be inside a transaction or a COPY, and its temporary
+ * tables go with it.
+ */
+export function abandonBulk(bulk: BulkGraph): void {
+  bulk.client.release(true);
+}
+
 export async function finishBulk(
   bulk: BulkGraph,
   target: TargetContext,

@@ -21,6 +21,7 @@ import { newPolicy } from '../records/text.ts';
 import { readGraphBatches } from '../source/graph.ts';
 import type { GraphRows } from '../source/graph-worker.ts';
 import {
+  abandonBulk,
   copyRelations,
   finishBulk,
   graphIsEmpty,
@@ -311,6 +312,15 @@ async function finish(target: TargetContext): Promise<void> {
   if (!bulk || (await finishBulk(bulk, target, upsert))) await recountDegrees(target);
 }
 
+/** After a failed copy: the batch being sent is waited for, and the bulk connection closed. */
+async function abandon(target: TargetContext): Promise<void> {
+  await Promise.resolve(target.state.get('graph:sending')).catch(() => undefined);
+  target.state.delete('graph:sending');
+  const bulk = target.state.get('graph:bulk') as BulkGraph | undefined;
+  target.state.delete('graph:bulk');
+  if (bulk) abandonBulk(bulk);
+}
+
 async function recountDegrees(target: TargetContext): Promise<void> {
   const query = { table: ENTITIES_TABLE, ws: target.ws, keys: ['name'], columns: 'name' };
   for await (const rows of keysetPages(target.db, target.log, { ...query, pageSize: 5000 })) {
@@ -375,6 +385,7 @@ export const graphKind: StoreKindModule = {
   source,
   write,
   finish,
+  abandon,
   target: (target, _plan, store) => targetRows(target, store),
   tables: () => [RELATIONS_TABLE, ENTITIES_TABLE],
 };

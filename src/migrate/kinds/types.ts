@@ -88,6 +88,8 @@ export interface StoreKindModule {
   write(target: TargetContext, plan: StorePlan, batch: SourceBatch): Promise<void>;
   /** After every batch of the plan is written (graph degrees). */
   finish?(target: TargetContext, plan: StorePlan): Promise<void>;
+  /** After a failed copy: lets go of what `write` holds (a connection kept across batches). */
+  abandon?(target: TargetContext): Promise<void>;
   target(target: TargetContext, plan: StorePlan, store: string): AsyncGenerator<CanonicalRecord[]>;
   /** Tables and row counts of the workspace, for rollback. */
   tables(target: TargetContext, plan: StorePlan): string[];
