@@ -227,7 +227,9 @@ function pendingOf(target: TargetContext, store: string): Pending {
 /** The pending records, decoded from their COPY text when only that came. */
 function recordsOf(store: string, pending: Pending): unknown[] {
   if (pending.writes.length === pending.rows) return pending.writes;
-  const text = pending.text ?? '';
+  // Every batch without records came with its text; anything else would lose records.
+  if (pending.text === undefined) throw new Error(`${store}: records came without COPY text`);
+  const text = pending.text;
   return store === ENTITY_STORE ? entitiesOfLines(text) : relationsOfLines(text);
 }
 
