@@ -348,8 +348,9 @@ export const migrationErrors = {
     new RagspaceError(
       'VERIFY_FAILED',
       `Workspace "${workspace}" in PostgreSQL does not match its files: ${summary}. Run ` +
-        `\`ragspace verify --workspace ${workspace}\` for every difference, then migrate again ` +
-        'or roll back.',
+        `\`ragspace verify --workspace ${workspace}\` for every difference. If the files ` +
+        'changed since an earlier migration of it, migrating again only adds and merges: ' +
+        `roll it back (\`ragspace rollback --workspace ${workspace}\`) and migrate it again.`,
       { workspace },
     ),
 

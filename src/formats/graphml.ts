@@ -265,9 +265,15 @@ class GraphmlBuilder implements XmlHandler {
    * keyed by something else (a hash) is renamed to its entity_id. Not renamed, so that no
    * edge is cut off or merged away: a node after the first edge (an edge already read may
    * name its id; networkx-made files list every node first), and a second node with a
-   * name already given.
+   * name already given. A node declared again under a renamed id is the same node (as in
+   * networkx) and keeps that name.
    */
   private nameByEntityId(node: GraphmlNode): void {
+    const earlier = this.renamed.get(node.id);
+    if (earlier !== undefined) {
+      node.id = earlier;
+      return;
+    }
     const name = entityLabel(node);
     if (name === node.id || this.edgeSeen || this.names.has(name)) return;
     this.renamed.set(node.id, name);

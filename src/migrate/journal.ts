@@ -10,7 +10,13 @@ import { storedText } from './records/text.ts';
 export const JOURNAL_TABLE = 'ragspace_migrations';
 
 export type RunStatus =
-  'running' | 'migrated' | 'failed' | 'verify_failed' | 'source_changed' | 'rolled_back';
+  | 'running'
+  | 'interrupted'
+  | 'migrated'
+  | 'failed'
+  | 'verify_failed'
+  | 'source_changed'
+  | 'rolled_back';
 
 export async function ensureJournal(client: pg.PoolClient): Promise<void> {
   await client.query(
@@ -41,8 +47,17 @@ export async function migratedBefore(client: pg.PoolClient, ws: string): Promise
   return (result.rowCount ?? 0) > 0;
 }
 
+/**
+ * Journals a new run. Called with the workspace's lock held, so a run of it still marked
+ * running was killed (its lock went with its connection): it is marked interrupted.
+ */
 export async function startRun(client: pg.PoolClient, ws: string, source: string): Promise<string> {
   const runId = randomUUID();
+  await client.query(
+    `UPDATE ${JOURNAL_TABLE} SET status = 'interrupted'
+      WHERE workspace = $1 AND status = 'running'`,
+    [ws],
+  );
   await client.query(
     `INSERT INTO ${JOURNAL_TABLE} (workspace, run_id, source, status, started_at)
      VALUES ($1, $2, $3, 'running', timezone('UTC', now()))`,

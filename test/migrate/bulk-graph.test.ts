@@ -144,6 +144,27 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
     assert.equal(b!.entity_id, 'B');
   });
 
+  it('merges a hashed node declared again into its entity_id (B04), as networkx does', async () => {
+    const hashed = (id: string, data: string) => `<node id="${id}">${data}</node>`;
+    writeTree(dir.path, {
+      'redeclared/graph_chunk_entity_relation.graphml': graphml(
+        hashed('ent-a', '<data key="d3">Alice</data><data key="d5">first</data>') +
+          node('B') +
+          edge('ent-a', 'B', '1') +
+          hashed('ent-a', '<data key="d5">second</data>'),
+      ),
+    });
+    await migrated('redeclared');
+    const rows = await db.query(
+      `SELECT name, description, degree FROM ragspace_entities
+        WHERE workspace = 'redeclared' ORDER BY name`,
+    );
+    assert.deepEqual(rows, [
+      { name: 'Alice', description: 'second', degree: 1 },
+      { name: 'B', description: null, degree: 1 },
+    ]);
+  });
+
   it('a second run into the filled workspace upserts, and leaves one row per key', async () => {
     writeTree(dir.path, {
       'again/graph_chunk_entity_relation.graphml': graphml(

@@ -2,10 +2,10 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { acquire, inTransaction } from '../../storage/postgres/pool.ts';
 import { ENTITY_COLUMNS } from '../../storage/postgres/graph-codec.ts';
-import { toEntity, updateDegrees } from '../../storage/postgres/graph.ts';
+import { toEntity } from '../../storage/postgres/graph.ts';
 import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
 import type { Entity } from '../../storage/types.ts';
-import { sessionFor, withClient } from '../target.ts';
+import { withClient } from '../target.ts';
 import { ENTITY_LINE_COLUMNS, RELATION_LINE_COLUMNS } from './graph-lines.ts';
 import type { TargetContext } from './types.ts';
 
@@ -16,15 +16,15 @@ import type { TargetContext } from './types.ts';
  * the end in one statement that computes each degree from the relations already there,
  * so every entity row is written once (recounting degrees afterwards would rewrite every
  * row and all its indexes). Anything unusual (a reciprocal duplicate edge, a node given
- * twice, an edge to an undeclared node) falls back to the backend's upsert, which merges
- * as networkx does, and to a full degree recount.
+ * twice) falls back to the backend's upsert, which merges as networkx does; the degrees,
+ * counted once from the relations into a temporary table, are then set from that table.
  */
 const STAGE = 'ragspace_mig_entities';
 const DEGREES_TABLE = 'ragspace_mig_degrees';
 
 export interface BulkGraph {
   client: pg.PoolClient;
-  /** Set once anything took the slow path: degrees must be recounted everywhere. */
+  /** Set once anything took the slow path: degrees must be settled from the counts. */
   recount: boolean;
   relationsByUpsert: boolean;
 }
@@ -138,15 +138,18 @@ async function upsertStaged(bulk: BulkGraph, upsert: (entities: Entity[]) => Pro
   }
 }
 
-/** Endpoints no node declared get a bare entity, as networkx's add_edge makes one. */
-async function addUndeclaredEndpoints(bulk: BulkGraph, target: TargetContext): Promise<void> {
+/**
+ * Endpoints no node declared get a bare entity, as networkx's add_edge makes one (its
+ * degree is set by `settleDegrees`). Returns how many there were.
+ */
+async function addUndeclaredEndpoints(bulk: BulkGraph, target: TargetContext): Promise<number> {
   // Every staged entity is in the table by now (inserted, or upserted on the slow way).
   const found = await bulk.client.query(
     `SELECT d.name FROM ${DEGREES_TABLE} d
       WHERE NOT EXISTS (SELECT 1 FROM ${STAGE} s WHERE s.name = d.name)`,
   );
   const names = found.rows.map((row) => row.name as string);
-  if (names.length === 0) return;
+  if (names.length === 0) return 0;
   await bulk.client.query(
     `INSERT INTO ${ENTITIES_TABLE} (workspace, name, name_lower, entity_id, updated_at)
      SELECT $1, u.name, u.lower, u.name, timezone('UTC', now())
@@ -154,7 +157,30 @@ async function addUndeclaredEndpoints(bulk: BulkGraph, target: TargetContext): P
      ON CONFLICT (workspace, name) DO NOTHING`,
     [target.ws, names, names.map((n) => n.toLowerCase())],
   );
-  await updateDegrees(sessionFor(target.db, bulk.client, target.workspace, target.log), names);
+  return names.length;
+}
+
+/**
+ * Gives every entity the degree counted from the relations, where the slow path or an
+ * undeclared endpoint left another, in two set-based statements. (Recounting name by
+ * name ran for hours on a large workspace whose statistics were taken while it was empty.)
+ */
+async function settleDegrees(bulk: BulkGraph, ws: string): Promise<void> {
+  await bulk.client.query(`ANALYZE ${ENTITIES_TABLE}`);
+  await inTransaction(bulk.client, 'BEGIN', async () => {
+    await bulk.client.query(`SET LOCAL work_mem = '${DEGREE_WORK_MEM}'`);
+    await bulk.client.query(
+      `UPDATE ${ENTITIES_TABLE} e SET degree = d.n FROM ${DEGREES_TABLE} d
+        WHERE e.workspace = $1 AND e.name = d.name AND e.degree <> d.n`,
+      [ws],
+    );
+    await bulk.client.query(
+      `UPDATE ${ENTITIES_TABLE} e SET degree = 0
+        WHERE e.workspace = $1 AND e.degree <> 0
+          AND NOT EXISTS (SELECT 1 FROM ${DEGREES_TABLE} d WHERE d.name = e.name)`,
+      [ws],
+    );
+  });
 }
 
 /**
@@ -166,17 +192,21 @@ export function abandonBulk(bulk: BulkGraph): void {
   bulk.client.release(true);
 }
 
+/**
+ * Inserts the staged entities with their degrees (or upserts them, if one collides),
+ * adds the endpoints no node declared, and leaves every degree right.
+ */
 export async function finishBulk(
   bulk: BulkGraph,
   target: TargetContext,
   upsert: (entities: Entity[]) => Promise<void>,
-): Promise<boolean> {
+): Promise<void> {
   try {
     await countDegrees(bulk, target.ws);
     if (!(await insertStaged(bulk))) await upsertStaged(bulk, upsert);
-    await addUndeclaredEndpoints(bulk, target);
+    const undeclared = await addUndeclaredEndpoints(bulk, target);
+    if (bulk.recount || undeclared > 0) await settleDegrees(bulk, target.ws);
     await bulk.client.query(`DROP TABLE IF EXISTS pg_temp.${STAGE}, pg_temp.${DEGREES_TABLE}`);
-    return bulk.recount;
   } finally {
     bulk.client.release();
   }

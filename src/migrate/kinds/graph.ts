@@ -309,9 +309,10 @@ async function finish(target: TargetContext): Promise<void> {
   }
   const bulk = await bulkOf(target);
   target.state.delete('graph:bulk');
-  if (bulk) readRelationsEarly(target);
+  if (!bulk) return recountDegrees(target);
+  readRelationsEarly(target);
   const upsert = (entities: Entity[]) => upsertBatch(target, ENTITY_STORE, entities);
-  if (!bulk || (await finishBulk(bulk, target, upsert))) await recountDegrees(target);
+  await finishBulk(bulk, target, upsert);
 }
 
 /** After a failed copy: the batch being sent is waited for, and the bulk connection closed. */
@@ -323,7 +324,14 @@ async function abandon(target: TargetContext): Promise<void> {
   if (bulk) abandonBulk(bulk);
 }
 
+/**
+ * Every entity's degree recounted, a page of names at a time. Statistics first: taken
+ * while the workspace was empty, they make the planner scan every relation per name.
+ */
 async function recountDegrees(target: TargetContext): Promise<void> {
+  await withClient(target.db, target.log, (client) =>
+    client.query(`ANALYZE ${ENTITIES_TABLE}, ${RELATIONS_TABLE}`),
+  );
   const query = { table: ENTITIES_TABLE, ws: target.ws, keys: ['name'], columns: 'name' };
   for await (const rows of keysetPages(target.db, target.log, { ...query, pageSize: 5000 })) {
     const names = rows.map((row) => row.name as string);

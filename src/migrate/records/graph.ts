@@ -132,7 +132,9 @@ function checkWeight(relation: Relation, label: string, findings?: Findings): vo
     code: 'non_finite_weight',
     record: label,
     field: 'weight',
-    message: `weight is ${weight}: kept as it is (DOUBLE PRECISION holds it), but ranks oddly`,
+    // One message for the whole group of findings: the value is not named.
+    message:
+      'weight is NaN or infinite: kept as it is (DOUBLE PRECISION holds it), but ranks oddly',
   });
 }
 
