@@ -71,7 +71,7 @@ function observe(seen: Seen, batch: SourceBatch): void {
     const id = pairedId(store, item.record);
     sums(seen.ids, store).add(id, recordDigest(id, ''));
   }
-  seen.text.set(store, (seen.text.get(store) ?? '') + (batch.copyText ?? ''));
+  seen.text.set(store, (seen.text.get(store) ?? '') + (batch.digested?.lines ?? ''));
 }
 
 async function pass(ctx: PassContext): Promise<Seen> {

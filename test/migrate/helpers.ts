@@ -189,7 +189,8 @@ export function spawnCli(args: string[], env: Record<string, string> = {}) {
 /** A GraphML document as networkx writes it: these `<key>` declarations, then the graph. */
 export function graphmlDocument(keys: string, body: string): string {
   return (
-    "<?xml version='1.0' encoding='utf-8'?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">" +
+    "<?xml version='1.0' encoding='utf-8'?>" +
+    '<graphml xmlns="http://graphml.graphdrawing.org/xmlns">' +
     `${keys}<graph edgedefault="undirected">${body}</graph></graphml>`
   );
 }

@@ -131,11 +131,10 @@ function* rowBatches(ctx: PassContext, rows: GraphRows): Generator<SourceBatch> 
   ctx.findings.mergeGroups(rows.findings);
   ctx.policy.notices.push(...rows.notices);
   drainNotices(ctx);
-  const batch = (store: string, count: number, copyText: string, ids: DigestedIds) => ({
+  const batch = (store: string, count: number, lines: string, ids: DigestedIds) => ({
     store,
     items: [],
-    copyText,
-    digested: { count, digests: ids.digests, pairedIds: ids.paired },
+    digested: { count, lines, digests: ids.digests, pairedIds: ids.paired },
   });
   if (rows.nodeCount > 0) {
     const ids = { digests: rows.nodeDigests, paired: rows.nodeIds };
@@ -155,8 +154,7 @@ interface DigestedIds {
 async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<SourceBatch> {
   const path = join(ctx.directory, plan.file);
   if (!existsSync(path)) return;
-  const rowsOnly = ctx.copyWs !== undefined;
-  const options = { wantsAttributes: true, digests: true, copyWs: ctx.copyWs, rowsOnly };
+  const options = { wantsAttributes: true, digests: true, copyWs: ctx.copyWs };
   const read = readGraphBatches(path, { ...options, pairedIds: ctx.pairedIds === true });
   for await (const batch of read) {
     if (batch.rows) {
@@ -164,10 +162,10 @@ async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<Source
       continue;
     }
     if (batch.nodes.length > 0) {
-      yield { ...entityItems(ctx, batch.nodes, batch.nodeDigests), copyText: batch.nodeCopy };
+      yield entityItems(ctx, batch.nodes, batch.nodeDigests);
     }
     if (batch.edges.length > 0) {
-      yield { ...relationItems(ctx, batch.edges, batch.edgeDigests), copyText: batch.edgeCopy };
+      yield relationItems(ctx, batch.edges, batch.edgeDigests);
     }
     drainNotices(ctx);
   }
@@ -205,20 +203,21 @@ async function bulkOf(target: TargetContext): Promise<BulkGraph | undefined> {
   return target.state.get('graph:bulk') as BulkGraph | undefined;
 }
 
-/** A store's records waiting for their transaction. */
+/**
+ * A store's records waiting for their transaction: as records (`writes`), or as the COPY
+ * text the reader thread wrote (`lines`). One run gets one of the two forms.
+ */
 interface Pending {
-  /** The records, when they came as records (else only their COPY text came). */
   writes: unknown[];
+  lines: string;
   rows: number;
   chars: number;
-  /** Their COPY text, while every batch came with one (from the reader thread). */
-  text: string | undefined;
 }
 
 function pendingOf(target: TargetContext, store: string): Pending {
   let pending = target.state.get(`pending:${store}`) as Pending | undefined;
   if (!pending) {
-    pending = { writes: [], rows: 0, chars: 0, text: '' };
+    pending = { writes: [], lines: '', rows: 0, chars: 0 };
     target.state.set(`pending:${store}`, pending);
   }
   return pending;
@@ -226,16 +225,14 @@ function pendingOf(target: TargetContext, store: string): Pending {
 
 /** The pending records, decoded from their COPY text when only that came. */
 function recordsOf(store: string, pending: Pending): unknown[] {
-  if (pending.writes.length === pending.rows) return pending.writes;
-  // Every batch without records came with its text; anything else would lose records.
-  if (pending.text === undefined) throw new Error(`${store}: records came without COPY text`);
-  const text = pending.text;
-  return store === ENTITY_STORE ? entitiesOfLines(text) : relationsOfLines(text);
+  if (pending.writes.length > 0) return pending.writes;
+  const lines = pending.lines;
+  return store === ENTITY_STORE ? entitiesOfLines(lines) : relationsOfLines(lines);
 }
 
 /** The pending records as COPY text, written here when the reader thread did not. */
 function linesOf(target: TargetContext, store: string, pending: Pending): string {
-  if (pending.text !== undefined) return pending.text;
+  if (pending.writes.length === 0) return pending.lines;
   const policy = newPolicy(target.workspace);
   return store === ENTITY_STORE
     ? entityLines(target.ws, pending.writes as Entity[], policy)
@@ -268,9 +265,10 @@ function collect(pending: Pending, batch: SourceBatch): void {
     pending.chars += textSize(item.write);
   }
   pending.rows += recordCount(batch);
-  const text = batch.copyText;
-  if (batch.digested) pending.chars += text?.length ?? 0;
-  pending.text = text === undefined || pending.text === undefined ? undefined : pending.text + text;
+  if (batch.digested) {
+    pending.lines += batch.digested.lines;
+    pending.chars += batch.digested.lines.length;
+  }
 }
 
 /** Collects a store's records into transactions of `batchRows` rows (or BATCH_CHARS). */

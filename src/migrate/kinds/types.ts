@@ -42,17 +42,14 @@ export interface SourceBatch {
   store: string;
   /** The records; empty when they were `digested` on the reader thread instead. */
   items: SourceItem[];
-  /** The items as COPY text for the bulk path, when the reader thread wrote it. */
-  copyText?: string;
-  /**
-   * Records that never left the reader thread: only their digests came, with their COPY
-   * text (which the writer decodes again if it ever needs the records).
-   */
+  /** Records that never left the reader thread: only their digests and COPY text came. */
   digested?: DigestedRecords;
 }
 
 export interface DigestedRecords {
   count: number;
+  /** The records as COPY text (which the writer decodes if it ever needs the records). */
+  lines: string;
   /** `PackedDigests.words` of the records' digests. */
   digests: Uint32Array;
   /** The same of each record's paired vector id, when the consistency check needs them. */

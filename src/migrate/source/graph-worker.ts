@@ -39,20 +39,19 @@ export interface GraphWorkerInput {
   digests: boolean;
   /** Post only records whose ids could be refused, or self-loops (and every count). */
   problemsOnly: boolean;
-  /** Also write each batch as COPY text for the bulk path, rows keyed by this workspace. */
-  copyWs: string | undefined;
   /**
-   * With `digests` and `copyWs`: post rows instead of records (`GraphRows`), so the records
-   * never cross to the main thread, which only sends the text and adds the digests.
+   * Post rows (`GraphRows`: COPY text keyed by this workspace column, packed digests)
+   * instead of records, so the records never cross to the main thread, which only sends
+   * the text and adds the digests.
    */
-  rowsOnly: boolean;
-  /** With `rowsOnly`: also digest each record's vector id, for the consistency check. */
+  copyWs: string | undefined;
+  /** With `copyWs`: also digest each record's vector id, for the consistency check. */
   pairedIds: boolean;
   /** Int32Array[0] = batches posted and not yet taken by the main thread. */
   inFlight: SharedArrayBuffer;
 }
 
-/** A batch of `rowsOnly` mode: everything the copy pass needs of its records. */
+/** A batch of `copyWs` mode: everything the copy pass needs of its records. */
 export interface GraphRows {
   nodeCount: number;
   edgeCount: number;
@@ -85,8 +84,6 @@ interface GraphBatchOut {
   edgeCount: number;
   nodeDigests?: string[];
   edgeDigests?: string[];
-  nodeCopy?: string;
-  edgeCopy?: string;
 }
 
 const input = workerData as GraphWorkerInput;
@@ -113,17 +110,6 @@ function numbers(_key: string, value: unknown): unknown {
 
 function relationOf(edge: GraphmlEdge) {
   return { source: edge.source, target: edge.target, properties: edge.attributes };
-}
-
-/** The batch's rows as COPY text (graph-lines.ts), nodes and edges apart. */
-function copyTextOf(batch: GraphBatchOut, ws: string): void {
-  if (batch.nodes.length > 0) {
-    const entities = batch.nodes.map((node) => ({ name: node.id, properties: node.attributes }));
-    batch.nodeCopy = entityLines(ws, entities, policy);
-  }
-  if (batch.edges.length > 0)
-    batch.edgeCopy = relationLines(ws, batch.edges.map(relationOf), policy);
-  policy.notices.length = 0;
 }
 
 /** Each record's digest, in batch order: the same `digestOf` the main thread would take. */
@@ -197,11 +183,10 @@ function claimPlace(): void {
   Atomics.add(counter, 0, 1);
 }
 
-/** The batch as JSON of its records (and whatever else was asked for). */
+/** The batch as JSON of its records (and their digests, if asked for). */
 function recordsMessage(): GraphWorkerMessage {
   const batch: GraphBatchOut = { nodes, edges, nodeCount, edgeCount };
   if (input.digests) digestsOf(batch);
-  if (input.copyWs !== undefined) copyTextOf(batch, input.copyWs);
   // A replacer slows stringifying; only batches holding odd numbers need one.
   return { kind: 'batch', json: JSON.stringify(batch, oddNumbers ? numbers : undefined) };
 }
@@ -211,7 +196,7 @@ function flush(): void {
   // The batch is digested and encoded before waiting for a place, so this work overlaps
   // the main thread's instead of following it.
   const message =
-    input.rowsOnly && input.copyWs !== undefined
+    input.copyWs !== undefined
       ? { kind: 'rows' as const, rows: rowsOf(input.copyWs) }
       : recordsMessage();
   claimPlace();

@@ -20,13 +20,10 @@ export interface GraphBatch {
   /** With `digests`, from the reader thread: `digestOf` each node's canonical form. */
   nodeDigests?: string[];
   edgeDigests?: string[];
-  /** With `copyWs`, from the reader thread: the batch's rows as COPY text (graph-lines.ts). */
-  nodeCopy?: string;
-  edgeCopy?: string;
   /** The records read; with `problemsOnly`, more than the batch holds. */
   nodeCount?: number;
   edgeCount?: number;
-  /** With `rowsOnly`, from the reader thread, instead of nodes and edges. */
+  /** With `copyWs`, from the reader thread, instead of nodes and edges. */
   rows?: GraphRows;
 }
 
@@ -42,14 +39,13 @@ export interface GraphReadOptions {
    * count them all: most records then never cross from the reader thread.
    */
   problemsOnly?: boolean;
-  /** Write each batch as COPY text too, rows keyed by this workspace column. */
-  copyWs?: string;
   /**
-   * With `digests` and `copyWs`, on the reader thread: hand over `rows` (COPY text, packed
-   * digests, findings) and never the records themselves.
+   * On the reader thread, hand over `rows` (COPY text with this workspace column, packed
+   * digests, findings) and never the records themselves. Small files, read on this
+   * thread, still yield records.
    */
-  rowsOnly?: boolean;
-  /** With `rowsOnly`: digest each record's vector id as well (for consistency.ts). */
+  copyWs?: string;
+  /** With `copyWs`: digest each record's vector id as well (for consistency.ts). */
   pairedIds?: boolean;
   /** Called when the file declares `edgedefault="directed"`. */
   onDirected?: () => void;
@@ -164,7 +160,6 @@ async function* inWorker(path: string, options: GraphReadOptions): AsyncGenerato
     digests: options.digests === true,
     problemsOnly: options.problemsOnly === true,
     copyWs: options.copyWs,
-    rowsOnly: options.rowsOnly === true,
     pairedIds: options.pairedIds === true,
     inFlight,
   });
