@@ -14,10 +14,7 @@ import type { TargetDb } from './target.ts';
  */
 export type ColumnParser = (text: string) => unknown;
 
-export interface CopyOutQuery {
-  table: string;
-  ws: string;
-  columns: string[];
+export interface CopyOutQuery extends CopyOutSource {
   /** Converts a column's text as `pg` would for its type; absent: the text itself. */
   parsers: Record<string, ColumnParser>;
   pageSize: number;
@@ -39,7 +36,7 @@ function unescapeField(text: string): string {
 }
 
 /** The columns of COPY text lines, each converted by its parser (or kept as text). */
-interface RowLayout {
+export interface RowLayout {
   columns: string[];
   parsers: Record<string, ColumnParser>;
 }
@@ -72,6 +69,24 @@ class RowDecoder {
   }
 }
 
+/**
+ * Each row of COPY text in turn, none kept: what a caller does not keep dies young, which
+ * costs the garbage collector far less than an array of a whole piece's rows.
+ */
+export function eachCopyRow(
+  text: string,
+  layout: RowLayout,
+  fn: (row: Record<string, unknown>) => void,
+): void {
+  const decoder = new RowDecoder(layout);
+  for (let from = 0; from < text.length;) {
+    let end = text.indexOf('\n', from);
+    if (end < 0) end = text.length;
+    fn(decoder.row(text.slice(from, end)));
+    from = end + 1;
+  }
+}
+
 /** Rows of COPY text (the lines this process wrote for COPY FROM, or a server's output). */
 export function decodeCopyText(text: string, layout: RowLayout): Record<string, unknown>[] {
   const decoder = new RowDecoder(layout);
@@ -80,50 +95,74 @@ export function decodeCopyText(text: string, layout: RowLayout): Record<string, 
   return lines.map((line) => decoder.row(line));
 }
 
-function copySql(client: pg.PoolClient, query: CopyOutQuery): string {
+/** A workspace's rows of one table, as COPY out selects them. */
+export interface CopyOutSource {
+  table: string;
+  ws: string;
+  columns: string[];
+}
+
+function copySql(client: pg.PoolClient, query: CopyOutSource): string {
   const where = `workspace = ${client.escapeLiteral(query.ws)}`;
   return `COPY (SELECT ${query.columns.join(', ')} FROM ${query.table} WHERE ${where}) TO STDOUT`;
 }
 
-/** Splits the stream into whole lines; a line never holds a raw newline in COPY text. */
-async function* lines(stream: AsyncIterable<Buffer>): AsyncGenerator<string[]> {
+/**
+ * The stream as text of whole lines (a line never holds a raw newline in COPY text), in
+ * pieces of at least `minChars` but the last.
+ */
+async function* wholeLines(stream: AsyncIterable<Buffer>, minChars: number) {
   const decoder = new StringDecoder('utf8');
   let rest = '';
   for await (const chunk of stream) {
     const text = rest + decoder.write(chunk);
-    const end = text.lastIndexOf('\n');
+    const end = text.length < minChars ? -1 : text.lastIndexOf('\n');
     if (end < 0) {
       rest = text;
       continue;
     }
     rest = text.slice(end + 1);
-    yield text.slice(0, end).split('\n');
+    yield text.slice(0, end + 1);
   }
-  if (rest + decoder.end() !== '') throw new Error('COPY output ended inside a row');
+  rest += decoder.end();
+  if (rest !== '' && !rest.endsWith('\n')) throw new Error('COPY output ended inside a row');
+  if (rest !== '') yield rest;
 }
 
-/** The rows, `pageSize` at a time; the connection is held until the last page. */
-export async function* copyOutPages(
+/**
+ * The COPY out text of the rows, in pieces of whole lines of at least `minChars`; the
+ * connection is held until the last piece.
+ */
+export async function* copyOutText(
   db: TargetDb,
   log: Logger,
-  query: CopyOutQuery,
-): AsyncGenerator<Record<string, unknown>[]> {
+  query: CopyOutSource,
+  minChars: number,
+): AsyncGenerator<string> {
   const client = await acquire(db.pool, db.where, db.retry, log);
-  const decoder = new RowDecoder(query);
   let finished = false;
   try {
-    const stream = client.query(copyTo(copySql(client, query)));
-    let page: Record<string, unknown>[] = [];
-    for await (const batch of lines(stream)) {
-      for (const line of batch) page.push(decoder.row(line));
-      if (page.length < query.pageSize) continue;
-      yield page;
-      page = [];
-    }
-    if (page.length > 0) yield page;
+    yield* wholeLines(client.query(copyTo(copySql(client, query))), minChars);
     finished = true;
   } finally {
     // A consumer that stopped early leaves the COPY running: that connection is discarded.
     client.release(finished ? undefined : true);
   }
+}
+
+/** The rows, `pageSize` at a time. */
+export async function* copyOutPages(
+  db: TargetDb,
+  log: Logger,
+  query: CopyOutQuery,
+): AsyncGenerator<Record<string, unknown>[]> {
+  const decoder = new RowDecoder(query);
+  let page: Record<string, unknown>[] = [];
+  for await (const text of copyOutText(db, log, query, 0)) {
+    for (const line of text.slice(0, -1).split('\n')) page.push(decoder.row(line));
+    if (page.length < query.pageSize) continue;
+    yield page;
+    page = [];
+  }
+  if (page.length > 0) yield page;
 }

@@ -138,8 +138,31 @@ async function lockedRun(
   force: boolean,
 ): Promise<WorkspaceReport> {
   const snapshot = await takeSnapshot(run.plan.directory);
+  try {
+    await prepareWriters(run);
+    return await checkedRun(run, options, force, snapshot);
+  } catch (error) {
+    await abandonWriters(run);
+    throw error;
+  }
+}
+
+/** Lets the writers take part in the check pass (nothing visible is written before it ends). */
+async function prepareWriters(run: WorkspaceRun): Promise<void> {
+  for (const plan of run.plan.stores) await KINDS[plan.kind].prepare?.(run.target!, run.ctx, plan);
+}
+
+async function checkedRun(
+  run: WorkspaceRun,
+  options: RunOptions,
+  force: boolean,
+  snapshot: SourceSnapshot,
+): Promise<WorkspaceReport> {
   const checked = await checkWorkspace(run.ctx, run.plan, options.progress);
-  if (run.ctx.findings.has('error')) return refused(run);
+  if (run.ctx.findings.has('error')) {
+    await abandonWriters(run);
+    return refused(run);
+  }
   await guardTarget(run, options, force);
   const runId = await journal(run, options, (client, ws) =>
     startRun(client, ws, run.plan.directory),
@@ -188,7 +211,7 @@ async function copyAndVerify(
   }
 }
 
-/** After a failed copy, the writers let go of what they hold (or closing the pool waits). */
+/** After a failed or refused run, the writers let go of what they hold (else the pool waits). */
 async function abandonWriters(run: WorkspaceRun): Promise<void> {
   for (const plan of run.plan.stores) await KINDS[plan.kind].abandon?.(run.target!);
 }

@@ -144,15 +144,20 @@ export async function targetDigest(
   target: TargetContext,
   plan: StorePlan,
   store: string,
+  sourceRows: number,
 ): Promise<StoreDigest> {
   const early = target.state.get(earlyDigestKey(store)) as Promise<StoreDigest> | undefined;
   target.state.delete(earlyDigestKey(store));
-  return early ?? digestPages(KINDS[plan.kind].target(target, plan, store));
+  if (early) return early;
+  const kind = KINDS[plan.kind];
+  if (kind.digest) return kind.digest(target, plan, store, sourceRows);
+  return digestPages(kind.target(target, plan, store));
 }
 
 /** A context for re-reading: the same files, with findings and notices thrown away. */
 export function quietContext(ctx: PassContext): PassContext {
-  return { ...ctx, findings: new Findings(), policy: newPolicy(ctx.workspace), copyWs: undefined };
+  const quiet = { findings: new Findings(), policy: newPolicy(ctx.workspace) };
+  return { ...ctx, ...quiet, copyWs: undefined, edgeEnds: undefined };
 }
 
 /** One store's source records again (for drill-down), as canonical pages. */

@@ -48,7 +48,9 @@ async function compareStore(
   const kind = KINDS[storePlan.kind];
   const tables = kind.tables(target, storePlan);
   const present = await tableExists(target.db, target.log, tables);
-  const targetSide = present ? await targetDigest(target, storePlan, store) : new StoreDigest();
+  const targetSide = present
+    ? await targetDigest(target, storePlan, store, source.records)
+    : new StoreDigest();
   const result: StoreVerification = {
     store,
     source: source.records,

@@ -17,9 +17,12 @@ import {
  * read on its own thread, rows sent as COPY text, entities inserted last with their degree.
  * Every file here goes through the reader thread (only large files do otherwise), so these
  * tests cover what the small files of the other tests never reach: degrees, endpoints no
- * node declares, the fallbacks on duplicate keys, and findings made on the reader thread.
+ * node declares, the fallbacks on duplicate keys, findings made on the reader thread, and
+ * verify's digests taken on worker threads.
  */
 process.env.RAGSPACE_GRAPH_THREAD_MIN_BYTES = '0';
+// And verify reads every table back through the digest threads (only large ones otherwise).
+process.env.RAGSPACE_DIGEST_THREAD_MIN_ROWS = '0';
 
 const KEYS =
   '<key id="d0" for="node" attr.name="entity_type" attr.type="string"/>' +
@@ -34,6 +37,36 @@ const graphml = (body: string) => graphmlDocument(KEYS, body);
 const node = (id: string, extra = '') =>
   `<node id="${id}"><data key="d0">person</data>${extra}</node>`;
 const edge = weightedEdge;
+
+/**
+ * A graph of `nodes` nodes and `edges` distinct edges (some to up to `undeclared` ends no
+ * node declares), with its degrees as networkx counts them.
+ */
+function generatedGraph(nodes: number, edges: number, undeclared = 50) {
+  let seed = 12345;
+  const next = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const name = (i: number) => (i < nodes ? `N${i}` : `U${i - nodes}`);
+  const expected: Record<string, number> = {};
+  let body = '';
+  for (let i = 0; i < nodes; i++) {
+    body += node(name(i));
+    expected[name(i)] = 0;
+  }
+  const seen = new Set<string>();
+  while (seen.size < edges) {
+    const [a, b] = [name(next(nodes + undeclared)), name(next(nodes))];
+    const key = a < b ? `${a}|${b}` : `${b}|${a}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    body += edge(a, b, '1');
+    expected[a] = (expected[a] ?? 0) + 1;
+    expected[b] = (expected[b] ?? 0) + 1;
+  }
+  return { body, expected };
+}
 
 describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
   let db: MigDatabase;
@@ -163,6 +196,69 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
       { name: 'Alice', description: 'second', degree: 1 },
       { name: 'B', description: null, degree: 1 },
     ]);
+  });
+
+  it('counts degrees from the check pass over many batches, as networkx does', async () => {
+    // Several reader-thread batches and COPY transactions; the entities' INSERT runs while
+    // the relations load. Self-loops count twice; U* are ends no node declares.
+    const { body, expected } = generatedGraph(3000, 7000);
+    writeTree(dir.path, { 'many/graph_chunk_entity_relation.graphml': graphml(body) });
+    const report = await migrated('many');
+    assert.deepEqual(await degrees('many'), expected);
+    // Equal checksums, not only no difference found record by record afterwards (the
+    // entities differ by the undeclared ends, which the file does not hold).
+    const relations = report.verification!.find((v) => v.store === 'graph_relations')!;
+    assert.equal(relations.targetChecksum, relations.sourceChecksum);
+    const entities = report.verification!.find((v) => v.store === 'graph_entities')!;
+    const undeclared = Object.keys(expected).filter((name) => name.startsWith('U')).length;
+    assert.equal(entities.target, entities.source + undeclared);
+  });
+
+  it('digests the rows read back on worker threads as the file is digested', async () => {
+    const { body } = generatedGraph(3000, 7000, 0);
+    writeTree(dir.path, { 'digested/graph_chunk_entity_relation.graphml': graphml(body) });
+    const report = await migrated('digested');
+    for (const store of report.verification!) {
+      assert.equal(store.targetChecksum, store.sourceChecksum, store.store);
+    }
+  });
+
+  it('merges a node declared again after the first edge into the first', async () => {
+    writeTree(dir.path, {
+      'late/graph_chunk_entity_relation.graphml': graphml(
+        node('A', '<data key="d5">first</data>') +
+          node('B') +
+          edge('A', 'B', '1') +
+          node('A', '<data key="d5">second</data>') +
+          node('C') +
+          edge('C', 'A', '1'),
+      ),
+    });
+    await migrated('late');
+    const rows = await db.query(
+      `SELECT name, description, degree FROM ragspace_entities
+        WHERE workspace = 'late' ORDER BY name`,
+    );
+    assert.deepEqual(rows, [
+      { name: 'A', description: 'second', degree: 2 },
+      { name: 'B', description: null, degree: 1 },
+      { name: 'C', description: null, degree: 1 },
+    ]);
+  });
+
+  it('refuses a damaged file before writing anything, and lets go of its connections', async () => {
+    const whole = graphml(node('A') + node('B') + edge('A', 'B', '1') + edge('B', 'C', '1'));
+    writeTree(dir.path, {
+      'damaged/graph_chunk_entity_relation.graphml': whole.slice(0, whole.lastIndexOf('<edge')),
+    });
+    const report = only(await run(migConfig(env()), { workspaces: ['damaged'] }));
+    assert.equal(report.status, 'refused');
+    assert.equal(report.error?.code, 'MIGRATION_REFUSED');
+    const [rows] = await db.query(
+      `SELECT (SELECT count(*) FROM ragspace_entities WHERE workspace = 'damaged')
+            + (SELECT count(*) FROM ragspace_relations WHERE workspace = 'damaged') AS n`,
+    );
+    assert.equal(Number(rows!.n), 0);
   });
 
   it('a second run into the filled workspace upserts, and leaves one row per key', async () => {

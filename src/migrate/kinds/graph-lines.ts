@@ -11,7 +11,10 @@ import { toEntity, toRelation } from '../../storage/postgres/graph.ts';
 import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
 import type { TextPolicy } from '../../storage/postgres/text.ts';
 import type { Entity, Relation } from '../../storage/types.ts';
-import { decodeCopyText, type ColumnParser } from '../copy-out.ts';
+import type { CanonicalRecord } from '../canonical.ts';
+import { decodeCopyText, eachCopyRow, type ColumnParser } from '../copy-out.ts';
+import { digestOf, type StoreDigest } from '../digest.ts';
+import { canonicalEntityRow, canonicalRelation, ENTITY_STORE } from '../records/graph.ts';
 
 /**
  * Graph rows as COPY text for the bulk path (graph-bulk.ts): pure functions, so the
@@ -80,6 +83,14 @@ export function relationLines(
   return text;
 }
 
+/**
+ * An edge's two ends as COPY text, one name a line, as the relations table will hold
+ * them: the bulk path counts degrees from these before any relation is written.
+ */
+export function edgeEndLines(source: string, target: string): string {
+  return copyValue(source) + '\n' + copyValue(target) + '\n';
+}
+
 const EMPTY_JSON: Readonly<Record<string, unknown>> = Object.freeze({});
 
 /** JSONB text as `pg` parses it; the common empty object without JSON.parse. */
@@ -110,4 +121,45 @@ export function entitiesOfLines(text: string): Entity[] {
 
 export function relationsOfLines(text: string): Relation[] {
   return decodeCopyText(text, RELATION_LAYOUT).map(toRelation);
+}
+
+/** The columns verify reads back from the graph tables (COPY out, or keyset pages). */
+export const ENTITY_SELECT = ['name', ...ENTITY_COLUMNS.map((c) => c.name), 'extra', 'attr_types'];
+export const RELATION_SELECT = [
+  'source',
+  'target',
+  ...RELATION_COLUMNS.map((c) => c.name),
+  'extra',
+  'attr_types',
+];
+
+export const ENTITY_READ_LAYOUT = { columns: ENTITY_SELECT, parsers: graphParsers(ENTITY_COLUMNS) };
+export const RELATION_READ_LAYOUT = {
+  columns: RELATION_SELECT,
+  parsers: graphParsers(RELATION_COLUMNS),
+};
+
+/** A graph table's row, read back, in canonical form. */
+export function canonicalGraphRow(
+  store: string,
+  row: Record<string, unknown>,
+  policy: TextPolicy,
+): CanonicalRecord {
+  return store === ENTITY_STORE
+    ? canonicalEntityRow(toEntity(row), policy)
+    : canonicalRelation(toRelation(row), policy);
+}
+
+/** Digests each row of a graph store's COPY out text (`*_READ_LAYOUT` columns) into `digest`. */
+export function digestGraphLines(
+  store: string,
+  text: string,
+  policy: TextPolicy,
+  digest: StoreDigest,
+): void {
+  const layout = store === ENTITY_STORE ? ENTITY_READ_LAYOUT : RELATION_READ_LAYOUT;
+  eachCopyRow(text, layout, (row) => {
+    const record = canonicalGraphRow(store, row, policy);
+    digest.add(record.key, digestOf(record));
+  });
 }

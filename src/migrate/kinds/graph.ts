@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraphmlError, type GraphmlEdge, type GraphmlNode } from '../../formats/graphml.ts';
-import { GraphBuffer, toEntity, toRelation, updateDegrees } from '../../storage/postgres/graph.ts';
+import { GraphBuffer, updateDegrees } from '../../storage/postgres/graph.ts';
 import { COPY_MIN_ROWS } from '../../storage/postgres/copy.ts';
 import { ENTITY_COLUMNS, RELATION_COLUMNS } from '../../storage/postgres/graph-codec.ts';
 import { inTransaction } from '../../storage/postgres/pool.ts';
@@ -10,7 +10,6 @@ import type { Entity, Relation } from '../../storage/types.ts';
 import type { StorePlan } from '../plan.ts';
 import {
   canonicalEntity,
-  canonicalEntityRow,
   canonicalRelation,
   checkGraphId,
   checkSelfLoop,
@@ -18,22 +17,29 @@ import {
   RELATION_STORE,
 } from '../records/graph.ts';
 import { newPolicy } from '../records/text.ts';
-import { readGraphBatches } from '../source/graph.ts';
+import { readGraphBatches, type GraphBatch } from '../source/graph.ts';
 import type { GraphRows } from '../source/graph-worker.ts';
 import {
   abandonBulk,
   copyRelations,
+  edgeEndsOf,
   finishBulk,
   graphIsEmpty,
   stageEntities,
   startBulk,
+  startEntityInsert,
   type BulkGraph,
 } from './graph-bulk.ts';
 import { copyOutPages } from '../copy-out.ts';
+import { digestGraphTable, digestThreadsPay } from './graph-digest.ts';
 import { digestPages, earlyDigestKey } from '../digest.ts';
 import { keysetPages } from '../keyset.ts';
 import { sessionFor, withClient } from '../target.ts';
 import {
+  canonicalGraphRow,
+  edgeEndLines,
+  ENTITY_SELECT,
+  RELATION_SELECT,
   entitiesOfLines,
   entityLines,
   graphParsers,
@@ -84,20 +90,34 @@ function checkEdge(ctx: PassContext, edge: GraphmlEdge): void {
   checkSelfLoop(edge.source, edge.target, ctx.findings);
 }
 
-/** A structural pass (values not decoded): well-formed XML, ids, counts, self-loops. */
+/** The batch's edge ends for `ctx.edgeEnds`: from the reader thread, or made here. */
+function endsOf(batch: GraphBatch): string {
+  if (batch.ends !== undefined) return batch.ends;
+  let text = '';
+  for (const edge of batch.edges) text += edgeEndLines(edge.source, edge.target);
+  return text;
+}
+
+/**
+ * A structural pass (values not decoded): well-formed XML, ids, counts, self-loops; and,
+ * when a migration asks (`ctx.edgeEnds`), every edge's ends.
+ */
 async function check(ctx: PassContext, plan: StorePlan) {
   const counts = { [ENTITY_STORE]: 0, [RELATION_STORE]: 0 };
   const path = join(ctx.directory, plan.file);
   if (!existsSync(path)) return { counts };
+  const ends = ctx.edgeEnds;
   try {
     const onDirected = () => directed(ctx);
-    const options = { wantsAttributes: false, problemsOnly: true, onDirected };
+    const options = { wantsAttributes: false, problemsOnly: true, onDirected, ends: !!ends };
     for await (const batch of readGraphBatches(path, options)) {
       for (const node of batch.nodes) checkGraphId(node.id, ENTITY_STORE, ctx.policy, ctx.findings);
       for (const edge of batch.edges) checkEdge(ctx, edge);
       counts[ENTITY_STORE] += batch.nodeCount ?? batch.nodes.length;
       counts[RELATION_STORE] += batch.edgeCount ?? batch.edges.length;
+      await ends?.write(endsOf(batch));
     }
+    await ends?.close();
   } catch (error) {
     unreadable(ctx, error);
   }
@@ -155,7 +175,8 @@ async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<Source
   const path = join(ctx.directory, plan.file);
   if (!existsSync(path)) return;
   const options = { wantsAttributes: true, digests: true, copyWs: ctx.copyWs };
-  const read = readGraphBatches(path, { ...options, pairedIds: ctx.pairedIds === true });
+  const onRenamed = () => ctx.edgeEnds?.renamed();
+  const read = readGraphBatches(path, { ...options, pairedIds: ctx.pairedIds === true, onRenamed });
   for await (const batch of read) {
     if (batch.rows) {
       yield* rowBatches(ctx, batch.rows);
@@ -194,13 +215,24 @@ async function upsertBatch(target: TargetContext, store: string, writes: unknown
   );
 }
 
-/** The bulk path's state, decided at the first batch: only into an empty graph. */
+/**
+ * The bulk path's state, decided before the check pass (or, failing that, at the first
+ * batch): only into an empty graph.
+ */
 async function bulkOf(target: TargetContext): Promise<BulkGraph | undefined> {
   if (!target.state.has('graph:bulk')) {
     const fresh = target.db.canCopy && (await graphIsEmpty(target));
-    target.state.set('graph:bulk', fresh ? await startBulk(target) : undefined);
+    const upsert = (entities: Entity[]) => upsertBatch(target, ENTITY_STORE, entities);
+    target.state.set('graph:bulk', fresh ? await startBulk(target, upsert) : undefined);
   }
   return target.state.get('graph:bulk') as BulkGraph | undefined;
+}
+
+/** On the bulk path, the check pass hands the edge ends over for the degrees. */
+async function prepare(target: TargetContext, ctx: PassContext, plan: StorePlan) {
+  if (!existsSync(join(ctx.directory, plan.file))) return;
+  const bulk = await bulkOf(target);
+  if (bulk) ctx.edgeEnds = edgeEndsOf(bulk);
 }
 
 /**
@@ -239,6 +271,20 @@ function linesOf(target: TargetContext, store: string, pending: Pending): string
     : relationLines(target.ws, pending.writes as Relation[], policy);
 }
 
+/**
+ * At the first relation: the entities read before it (LightRAG writes every node first)
+ * are all staged, and their INSERT starts, to run beside the relations' COPY.
+ */
+async function beginRelations(target: TargetContext, bulk: BulkGraph): Promise<void> {
+  target.state.set('graph:relations-begun', true);
+  target.log.debug('migrate.graph_step', { step: 'relations_begun' });
+  await target.state.get('graph:sending');
+  const pending = target.state.get(`pending:${ENTITY_STORE}`) as Pending | undefined;
+  target.state.delete(`pending:${ENTITY_STORE}`);
+  if (pending?.rows) await sendBatch(target, ENTITY_STORE, pending);
+  startEntityInsert(bulk);
+}
+
 async function sendBatch(target: TargetContext, store: string, pending: Pending) {
   const bulk = await bulkOf(target);
   if (!bulk) return upsertBatch(target, store, recordsOf(store, pending));
@@ -271,11 +317,22 @@ function collect(pending: Pending, batch: SourceBatch): void {
   }
 }
 
+/** Relations handed to the writer: how many rows verify will read back. */
+function countRelations(target: TargetContext, rows: number): void {
+  const written = (target.state.get('graph:relations-written') as number | undefined) ?? 0;
+  target.state.set('graph:relations-written', written + rows);
+}
+
 /** Collects a store's records into transactions of `batchRows` rows (or BATCH_CHARS). */
 async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch) {
+  const bulk = await bulkOf(target);
+  if (bulk && batch.store === RELATION_STORE && !target.state.has('graph:relations-begun')) {
+    await beginRelations(target, bulk);
+  }
   const pending = pendingOf(target, batch.store);
   collect(pending, batch);
-  const size = (await bulkOf(target)) ? BULK_ROWS : batchRows(target);
+  if (batch.store === RELATION_STORE) countRelations(target, recordCount(batch));
+  const size = bulk ? BULK_ROWS : batchRows(target);
   if (pending.rows < size && pending.chars < BATCH_CHARS) return;
   target.state.delete(`pending:${batch.store}`);
   // The next batches are read and converted while this one is being sent.
@@ -291,7 +348,8 @@ async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch
  * the server inserts the staged entities: this process hashes while the server writes.
  */
 function readRelationsEarly(target: TargetContext): void {
-  const digest = digestPages(targetRows(target, RELATION_STORE));
+  const rows = (target.state.get('graph:relations-written') as number | undefined) ?? 0;
+  const digest = graphDigest(target, RELATION_STORE, rows);
   digest.catch(() => undefined); // awaited by verify; a run that fails first never asks
   target.state.set(earlyDigestKey(RELATION_STORE), digest);
 }
@@ -300,25 +358,29 @@ function readRelationsEarly(target: TargetContext): void {
 async function finish(target: TargetContext): Promise<void> {
   await target.state.get('graph:sending');
   target.state.delete('graph:sending');
-  for (const store of [ENTITY_STORE, RELATION_STORE]) {
+  // Relations first: entities still pending came after the first edge, and wait for the
+  // entities' INSERT, which the last relations need not.
+  for (const store of [RELATION_STORE, ENTITY_STORE]) {
     const pending = target.state.get(`pending:${store}`) as Pending | undefined;
     target.state.delete(`pending:${store}`);
     if (pending?.rows) await sendBatch(target, store, pending);
   }
   const bulk = await bulkOf(target);
   target.state.delete('graph:bulk');
+  target.state.delete('graph:relations-begun');
   if (!bulk) return recountDegrees(target);
+  target.log.debug('migrate.graph_step', { step: 'relations_written' });
   readRelationsEarly(target);
-  const upsert = (entities: Entity[]) => upsertBatch(target, ENTITY_STORE, entities);
-  await finishBulk(bulk, target, upsert);
+  await finishBulk(bulk, target);
 }
 
-/** After a failed copy: the batch being sent is waited for, and the bulk connection closed. */
+/** After a failed or refused run: the batch being sent is waited for, the bulk path let go. */
 async function abandon(target: TargetContext): Promise<void> {
   await Promise.resolve(target.state.get('graph:sending')).catch(() => undefined);
   target.state.delete('graph:sending');
   const bulk = target.state.get('graph:bulk') as BulkGraph | undefined;
   target.state.delete('graph:bulk');
+  target.state.delete('graph:relations-begun');
   if (bulk) abandonBulk(bulk);
 }
 
@@ -338,15 +400,6 @@ async function recountDegrees(target: TargetContext): Promise<void> {
     );
   }
 }
-
-export const ENTITY_SELECT = ['name', ...ENTITY_COLUMNS.map((c) => c.name), 'extra', 'attr_types'];
-export const RELATION_SELECT = [
-  'source',
-  'target',
-  ...RELATION_COLUMNS.map((c) => c.name),
-  'extra',
-  'attr_types',
-];
 
 /** The graph tables' rows of a workspace, raw, in key order. */
 export function graphRows(target: TargetContext, store: string) {
@@ -379,21 +432,25 @@ function unorderedGraphRows(target: TargetContext, store: string) {
 async function* targetRows(target: TargetContext, store: string) {
   const quiet = newPolicy(target.workspace);
   for await (const rows of unorderedGraphRows(target, store)) {
-    yield rows.map((row) =>
-      store === ENTITY_STORE
-        ? canonicalEntityRow(toEntity(row), quiet)
-        : canonicalRelation(toRelation(row), quiet),
-    );
+    yield rows.map((row) => canonicalGraphRow(store, row, quiet));
   }
+}
+
+/** A graph store's digest: on worker threads for a large table on a real server. */
+function graphDigest(target: TargetContext, store: string, rows: number) {
+  if (target.db.canCopy && digestThreadsPay(rows)) return digestGraphTable(target, store);
+  return digestPages(targetRows(target, store));
 }
 
 export const graphKind: StoreKindModule = {
   stores: () => [ENTITY_STORE, RELATION_STORE],
   check,
   source,
+  prepare,
   write,
   finish,
   abandon,
   target: (target, _plan, store) => targetRows(target, store),
+  digest: (target, _plan, store, sourceRows) => graphDigest(target, store, sourceRows),
   tables: () => [RELATIONS_TABLE, ENTITIES_TABLE],
 };

@@ -1,6 +1,7 @@
 import type { Logger } from '../../log.ts';
 import type { TextPolicy, WriteNotice } from '../../storage/postgres/text.ts';
 import type { CanonicalRecord } from '../canonical.ts';
+import type { StoreDigest } from '../digest.ts';
 import type { Findings } from '../findings.ts';
 import type { StorePlan } from '../plan.ts';
 import type { TargetDb } from '../target.ts';
@@ -28,6 +29,20 @@ export interface PassContext {
   copyWs?: string;
   /** With `copyWs`: the reader also digests graph records' vector ids (consistency.ts). */
   pairedIds?: boolean;
+  /**
+   * Set by a migration on the bulk graph path, for the check pass: it hands over every
+   * edge's ends, so the entities' degrees are known before any entity is written.
+   */
+  edgeEnds?: EdgeEnds;
+}
+
+export interface EdgeEnds {
+  /** Takes `edgeEndLines` text. */
+  write(text: string): Promise<void>;
+  /** After the check pass's last edge. */
+  close(): Promise<void>;
+  /** The copy pass renamed a node (B04): the ends the check read name its old id. */
+  renamed(): void;
 }
 
 export interface SourceItem {
@@ -82,12 +97,27 @@ export interface StoreKindModule {
   stores(plan: StorePlan): string[];
   check(ctx: PassContext, plan: StorePlan): Promise<CheckResult>;
   source(ctx: PassContext, plan: StorePlan, facts: unknown): AsyncGenerator<SourceBatch>;
+  /** Before the check pass of a migration (it may set up `ctx.edgeEnds`). */
+  prepare?(target: TargetContext, ctx: PassContext, plan: StorePlan): Promise<void>;
   write(target: TargetContext, plan: StorePlan, batch: SourceBatch): Promise<void>;
   /** After every batch of the plan is written (graph degrees). */
   finish?(target: TargetContext, plan: StorePlan): Promise<void>;
-  /** After a failed copy: lets go of what `write` holds (a connection kept across batches). */
+  /**
+   * After a failed or refused run: lets go of what `prepare` and `write` hold (connections
+   * kept across batches).
+   */
   abandon?(target: TargetContext): Promise<void>;
   target(target: TargetContext, plan: StorePlan, store: string): AsyncGenerator<CanonicalRecord[]>;
+  /**
+   * The digest of `target`'s rows, where the kind has a faster way than digesting them one
+   * by one here; `sourceRows` says how many to expect.
+   */
+  digest?(
+    target: TargetContext,
+    plan: StorePlan,
+    store: string,
+    sourceRows: number,
+  ): Promise<StoreDigest>;
   /** Tables and row counts of the workspace, for rollback. */
   tables(target: TargetContext, plan: StorePlan): string[];
 }

@@ -9,7 +9,7 @@ import type { CanonicalRecord } from '../canonical.ts';
 import { pairedId } from '../consistency.ts';
 import { digestOf, PackedDigests, recordDigest } from '../digest.ts';
 import { Findings, type FindingGroup } from '../findings.ts';
-import { entityLines, relationLines } from '../kinds/graph-lines.ts';
+import { edgeEndLines, entityLines, relationLines } from '../kinds/graph-lines.ts';
 import {
   canonicalEntity,
   canonicalRelation,
@@ -47,6 +47,8 @@ export interface GraphWorkerInput {
   copyWs: string | undefined;
   /** With `copyWs`: also digest each record's vector id, for the consistency check. */
   pairedIds: boolean;
+  /** Also post every edge's ends as COPY text (`edgeEndLines`) with each batch. */
+  ends: boolean;
   /** Int32Array[0] = batches posted and not yet taken by the main thread. */
   inFlight: SharedArrayBuffer;
 }
@@ -70,10 +72,12 @@ export interface GraphRows {
 
 export type GraphWorkerMessage =
   /** JSON of {nodes, edges}: one string crosses threads far cheaper than object graphs. */
-  | { kind: 'batch'; json: string }
+  | { kind: 'batch'; json: string; ends?: string }
   /** Strings and typed arrays are copied between threads as they are: no JSON. */
   | { kind: 'rows'; rows: GraphRows }
   | { kind: 'directed' }
+  /** The first node delivered under its entity_id instead of its id (B04). */
+  | { kind: 'renamed' }
   | { kind: 'end' }
   | { kind: 'error'; reason: string; offset: number | undefined };
 
@@ -97,6 +101,9 @@ let nodeCount = 0;
 let edgeCount = 0;
 /** Whether the batch holds a number JSON cannot carry (NaN, ±Infinity, -0). */
 let oddNumbers = false;
+/** With `ends`: the batch's edge ends as COPY text. */
+let ends = '';
+let renamed = false;
 /** Canonical forms need the text policy's replacements; its notices are the main thread's. */
 const policy = newPolicy('');
 
@@ -188,7 +195,8 @@ function recordsMessage(): GraphWorkerMessage {
   const batch: GraphBatchOut = { nodes, edges, nodeCount, edgeCount };
   if (input.digests) digestsOf(batch);
   // A replacer slows stringifying; only batches holding odd numbers need one.
-  return { kind: 'batch', json: JSON.stringify(batch, oddNumbers ? numbers : undefined) };
+  const json = JSON.stringify(batch, oddNumbers ? numbers : undefined);
+  return input.ends ? { kind: 'batch', json, ends } : { kind: 'batch', json };
 }
 
 function flush(): void {
@@ -204,6 +212,7 @@ function flush(): void {
   nodes = [];
   edges = [];
   chars = 0;
+  ends = '';
   nodeCount = edgeCount = 0;
   oddNumbers = false;
 }
@@ -234,7 +243,13 @@ function onNode(node: GraphmlNode): void {
 function onEdge(edge: GraphmlEdge): void {
   edgeCount++;
   if (!input.problemsOnly || suspect(edge.source, edge.target)) edges.push(edge);
+  if (input.ends) ends += edgeEndLines(edge.source, edge.target);
   if (full(edge.attributes)) flush();
+}
+
+function onRenamedNode(): void {
+  if (!renamed) post({ kind: 'renamed' });
+  renamed = true;
 }
 
 async function run(): Promise<void> {
@@ -244,6 +259,7 @@ async function run(): Promise<void> {
       onNode,
       onEdge,
       onDirected: () => post({ kind: 'directed' }),
+      onRenamedNode,
     });
     flush();
     post({ kind: 'end' });
@@ -253,4 +269,4 @@ async function run(): Promise<void> {
   }
 }
 
-await run();
+void run();

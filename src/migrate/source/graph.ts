@@ -1,11 +1,12 @@
 import { stat } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   GraphmlError,
   readGraphml,
   type GraphmlEdge,
   type GraphmlNode,
 } from '../../formats/graphml.ts';
+import { startTsWorker } from '../threads.ts';
 import type { GraphRows, GraphWorkerInput, GraphWorkerMessage } from './graph-worker.ts';
 
 /**
@@ -25,6 +26,8 @@ export interface GraphBatch {
   edgeCount?: number;
   /** With `copyWs`, from the reader thread, instead of nodes and edges. */
   rows?: GraphRows;
+  /** With `ends`, from the reader thread: every edge's ends (`edgeEndLines`). */
+  ends?: string;
 }
 
 export interface GraphReadOptions {
@@ -47,24 +50,26 @@ export interface GraphReadOptions {
   copyWs?: string;
   /** With `copyWs`: digest each record's vector id as well (for consistency.ts). */
   pairedIds?: boolean;
+  /**
+   * On the reader thread, also write every edge's ends as COPY text (`GraphBatch.ends`),
+   * even with `problemsOnly`. Files read on this thread have every edge in the batch.
+   */
+  ends?: boolean;
   /** Called when the file declares `edgedefault="directed"`. */
   onDirected?: () => void;
+  /** Called (once) when a node is delivered under its entity_id instead of its id (B04). */
+  onRenamed?: () => void;
 }
 
 const WORKER_URL = new URL('./graph-worker.ts', import.meta.url).href;
-const TSX_URL = import.meta.resolve('tsx/esm/api');
 
-/** The worker is TypeScript: it registers tsx before loading, as bin/ragspace.js does. */
 function startWorker(input: GraphWorkerInput): Worker {
-  const code =
-    `import(${JSON.stringify(TSX_URL)})` +
-    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL)}); })`;
   // The young generation is where the reader's garbage dies. At 8 MB, scavenges took a
   // quarter of its time on the 1.4 GB bench graph; 32 MB took 12 s off the migration for
   // 7 MB more RSS (64 MB gained nothing more). The old generation stays capped, so the
   // heap does not grow into what V8 would otherwise allow itself.
   const resourceLimits = { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 512 };
-  return new Worker(code, { eval: true, workerData: input, resourceLimits });
+  return startTsWorker(WORKER_URL, input, resourceLimits);
 }
 
 /** Queues worker messages and hands them out one `await` at a time. */
@@ -125,6 +130,7 @@ async function* inThread(path: string, options: GraphReadOptions): AsyncGenerato
     onNode: (node) => all.nodes.push(node),
     onEdge: (edge) => all.edges.push(edge),
     onDirected: () => options.onDirected?.(),
+    onRenamedNode: () => options.onRenamed?.(),
   });
   const size = options.batchSize ?? 2000;
   for (let i = 0; i < all.nodes.length; i += size) {
@@ -161,6 +167,7 @@ async function* inWorker(path: string, options: GraphReadOptions): AsyncGenerato
     problemsOnly: options.problemsOnly === true,
     copyWs: options.copyWs,
     pairedIds: options.pairedIds === true,
+    ends: options.ends === true,
     inFlight,
   });
   const mailbox = new Mailbox();
@@ -183,8 +190,9 @@ async function* drain(
     const message = await mailbox.take();
     if (message.kind === 'end') return;
     if (message.kind === 'error') throw new GraphmlError(message.reason, message.offset);
-    if (message.kind === 'directed') {
-      options.onDirected?.();
+    if (message.kind === 'directed' || message.kind === 'renamed') {
+      if (message.kind === 'directed') options.onDirected?.();
+      else options.onRenamed?.();
       continue;
     }
     Atomics.sub(counter, 0, 1);
@@ -195,6 +203,10 @@ async function* drain(
     }
     // A reviver slows parsing several times over; only batches that need one get it.
     const tagged = message.json.includes('"$number"');
-    yield (tagged ? JSON.parse(message.json, numbers) : JSON.parse(message.json)) as GraphBatch;
+    const batch = (
+      tagged ? JSON.parse(message.json, numbers) : JSON.parse(message.json)
+    ) as GraphBatch;
+    if (message.ends !== undefined) batch.ends = message.ends;
+    yield batch;
   }
 }
