@@ -76,6 +76,7 @@ export class ConsistencyCheck {
       if (!batch.digested.pairedIds) throw new Error(`the reader sent no ids of ${store}`);
       set.addPacked(batch.digested.pairedIds);
     }
+    if (batch.summed) set.merge(batch.summed.pairedIds);
     for (const { record } of batch.items) {
       const id = pairedId(store, record);
       set.add(id, recordDigest(id, ''));

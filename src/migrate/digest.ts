@@ -100,10 +100,12 @@ export class StoreDigest {
   }
 
   /** Adds another digest's records (one taken of other rows of the same store). */
-  merge(counts: Uint32Array, sums: Uint32Array, records: number): void {
-    for (let b = 0; b < BUCKETS; b++) this.counts[b]! += counts[b]!;
-    for (let i = 0; i < this.sums.length; i++) this.sums[i] = (this.sums[i]! + sums[i]!) >>> 0;
-    this.records += records;
+  merge(other: { counts: Uint32Array; sums: Uint32Array; records: number }): void {
+    for (let b = 0; b < BUCKETS; b++) this.counts[b]! += other.counts[b]!;
+    for (let i = 0; i < this.sums.length; i++) {
+      this.sums[i] = (this.sums[i]! + other.sums[i]!) >>> 0;
+    }
+    this.records += other.records;
   }
 
   /** Buckets whose count or sum differ from `other`'s. */

@@ -138,6 +138,13 @@ async function lockedRun(
   force: boolean,
 ): Promise<WorkspaceReport> {
   const snapshot = await takeSnapshot(run.plan.directory);
+  // On a real server the GraphML reader thread writes the COPY text as it reads, and
+  // digests the records (their vector ids too, if the consistency check pairs them).
+  if (options.db!.canCopy) {
+    run.ctx.copyWs = run.target!.ws;
+    const pairs = new ConsistencyCheck(new Set(storesOf(run.plan.stores)));
+    run.ctx.pairedIds = pairs.needs(ENTITY_STORE) || pairs.needs(RELATION_STORE);
+  }
   try {
     await prepareWriters(run);
     return await checkedRun(run, options, force, snapshot);
@@ -167,13 +174,6 @@ async function checkedRun(
   const runId = await journal(run, options, (client, ws) =>
     startRun(client, ws, run.plan.directory),
   );
-  // On a real server the GraphML reader thread writes the COPY text as it reads, and
-  // digests the records (their vector ids too, if the consistency check pairs them).
-  if (options.db!.canCopy) {
-    run.ctx.copyWs = run.target!.ws;
-    const pairs = new ConsistencyCheck(new Set(storesOf(run.plan.stores)));
-    run.ctx.pairedIds = pairs.needs(ENTITY_STORE) || pairs.needs(RELATION_STORE);
-  }
   const report = await copyAndVerify(run, options, checked, snapshot);
   await journal(run, options, (client, ws) =>
     finishRun(client, ws, runId, journalStatus(report), report),

@@ -64,7 +64,10 @@ export async function checkWorkspace(
   const checked: Checked = { counts: {}, facts: new Map() };
   for (const store of plan.stores) {
     progress.note(ctx.workspace, `checking ${store.file}`);
+    const started = performance.now();
     const result = await KINDS[store.kind].check(ctx, store);
+    const ms = Math.round(performance.now() - started);
+    ctx.log.debug('migrate.file_checked', { file: store.file, ms });
     Object.assign(checked.counts, result.counts);
     checked.facts.set(store.store, result.facts);
   }
@@ -125,6 +128,7 @@ async function passOverPlan(
   for await (const batch of KINDS[store.kind].source(ctx, store, facts)) {
     const digest = totals.digests.get(batch.store)!;
     if (batch.digested) digest.addPacked(batch.digested.digests);
+    if (batch.summed) digest.merge(batch.summed.digest);
     for (const item of batch.items) {
       digest.add(item.record.key, item.digest ?? digestOf(item.record));
     }
@@ -157,7 +161,7 @@ export async function targetDigest(
 /** A context for re-reading: the same files, with findings and notices thrown away. */
 export function quietContext(ctx: PassContext): PassContext {
   const quiet = { findings: new Findings(), policy: newPolicy(ctx.workspace) };
-  return { ...ctx, ...quiet, copyWs: undefined, edgeEnds: undefined };
+  return { ...ctx, ...quiet, copyWs: undefined, edgeEnds: undefined, earlyEntities: undefined };
 }
 
 /** One store's source records again (for drill-down), as canonical pages. */

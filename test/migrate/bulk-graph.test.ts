@@ -246,6 +246,26 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
     ]);
   });
 
+  it('inserts a node declared after the relations began, with its degree', async () => {
+    // Reader batches hold 250 records: the first 250 nodes are staged during the check,
+    // and Z, an end of earlier edges, is declared after the entities' INSERT started.
+    let body = '';
+    for (let i = 0; i < 300; i++) body += node(`N${i}`);
+    for (let i = 0; i < 300; i++)
+      body += edge(`N${i}`, i % 3 === 0 ? 'Z' : `N${(i + 1) % 300}`, '1');
+    body += node('Z', '<data key="d5">declared late</data>') + edge('Z', 'N7', '1');
+    writeTree(dir.path, { 'later/graph_chunk_entity_relation.graphml': graphml(body) });
+    const report = await migrated('later');
+    for (const store of report.verification!) {
+      assert.equal(store.targetChecksum, store.sourceChecksum, store.store);
+    }
+    const [z] = await db.query(
+      `SELECT description, entity_type, degree FROM ragspace_entities
+        WHERE workspace = 'later' AND name = 'Z'`,
+    );
+    assert.deepEqual(z, { description: 'declared late', entity_type: 'person', degree: 101 });
+  });
+
   it('refuses a damaged file before writing anything, and lets go of its connections', async () => {
     const whole = graphml(node('A') + node('B') + edge('A', 'B', '1') + edge('B', 'C', '1'));
     writeTree(dir.path, {

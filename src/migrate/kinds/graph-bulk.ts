@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { acquire, inTransaction } from '../../storage/postgres/pool.ts';
@@ -39,6 +38,8 @@ export interface BulkGraph {
   relationsClient: pg.PoolClient;
   upsertEntities: EntityUpsert;
   log: Logger;
+  /** The workspace column. */
+  ws: string;
   /** Whether the check's edge ends all arrived, and no node was renamed since. */
   endsComplete: boolean;
   nodeRenamed: boolean;
@@ -87,6 +88,7 @@ export async function startBulk(target: TargetContext, upsert: EntityUpsert): Pr
     relationsClient,
     upsertEntities: upsert,
     log,
+    ws: target.ws,
     endsComplete: false,
     nodeRenamed: false,
     recount: false,
@@ -101,24 +103,31 @@ async function createTempTables(client: pg.PoolClient): Promise<void> {
   await client.query(`CREATE TEMP TABLE ${ENDS_TABLE} (name TEXT COLLATE "C")`);
 }
 
+/** Characters of edge ends per COPY. */
+const ENDS_CHARS = 1 << 20;
+
 /**
- * Where the check pass sends the edge ends: one COPY into the ends table, open for the
- * whole pass (the server is otherwise idle then).
+ * Where the check pass sends the edge ends: COPYs of about a megabyte into the ends table
+ * (the server is otherwise nearly idle then), one in flight while the next fills. Not one
+ * COPY for the whole pass: the early reader's staging shares the connection meanwhile.
  */
 export function edgeEndsOf(bulk: BulkGraph): EdgeEnds {
-  const stream = bulk.client.query(copyFrom(`COPY ${ENDS_TABLE} (name) FROM STDIN`));
-  const done = new Promise<void>((resolve, reject) => {
-    stream.on('error', reject);
-    stream.on('finish', resolve);
-  });
-  done.catch(() => undefined); // awaited by close; a refused run never closes
+  let text = '';
+  let sending: Promise<void> = Promise.resolve();
+  const send = async () => {
+    await sending;
+    sending = copyText(bulk.client, ENDS_TABLE, ['name'], text);
+    sending.catch(() => undefined); // awaited by the next send or by close
+    text = '';
+  };
   return {
-    write: async (text) => {
-      if (!stream.write(text)) await Promise.race([once(stream, 'drain'), done]);
+    write: async (ends) => {
+      text += ends;
+      if (text.length >= ENDS_CHARS) await send();
     },
     close: async () => {
-      stream.end();
-      await done;
+      if (text !== '') await send();
+      await sending;
       bulk.endsComplete = true;
     },
     renamed: () => {
@@ -131,7 +140,8 @@ export function edgeEndsOf(bulk: BulkGraph): EdgeEnds {
 async function step<T>(bulk: BulkGraph, name: string, fn: () => Promise<T>): Promise<T> {
   const started = performance.now();
   const result = await fn();
-  bulk.log.debug('migrate.graph_step', { step: name, ms: Math.round(performance.now() - started) });
+  const ms = Math.round(performance.now() - started);
+  bulk.log.debug('migrate.graph_step', { step: name, ms });
   return result;
 }
 
@@ -255,7 +265,7 @@ async function upsertStaged(bulk: BulkGraph, after: number, upTo: number): Promi
  * Endpoints no node declared get a bare entity with its degree, as networkx's add_edge
  * makes one. Their names are lower-cased here, as everywhere else, not by the server.
  */
-async function addUndeclaredEndpoints(bulk: BulkGraph, target: TargetContext): Promise<void> {
+async function addUndeclaredEndpoints(bulk: BulkGraph): Promise<void> {
   // Every staged entity is in the table by now (inserted, or upserted on the slow way).
   const found = await bulk.client.query(
     `SELECT d.name FROM ${DEGREES_TABLE} d
@@ -269,7 +279,7 @@ async function addUndeclaredEndpoints(bulk: BulkGraph, target: TargetContext): P
        FROM unnest($2::text[], $3::text[]) AS u(name, lower)
        JOIN ${DEGREES_TABLE} d ON d.name = u.name
      ON CONFLICT (workspace, name) DO NOTHING`,
-    [target.ws, names, names.map((n) => n.toLowerCase())],
+    [bulk.ws, names, names.map((n) => n.toLowerCase())],
   );
 }
 
@@ -321,14 +331,14 @@ async function finalDegrees(bulk: BulkGraph, ws: string): Promise<void> {
  * it), then the nodes staged after the first edge, the endpoints no node declared, and
  * every degree right.
  */
-export async function finishBulk(bulk: BulkGraph, target: TargetContext): Promise<void> {
+export async function finishBulk(bulk: BulkGraph): Promise<void> {
   bulk.relationsClient.release();
   try {
     const inserted = bulk.entityInsert ? await bulk.entityInsert : 0;
-    await step(bulk, 'final_degrees', () => finalDegrees(bulk, target.ws));
+    await step(bulk, 'final_degrees', () => finalDegrees(bulk, bulk.ws));
     await step(bulk, 'entities_left', () => insertEntities(bulk, inserted));
-    await step(bulk, 'undeclared_ends', () => addUndeclaredEndpoints(bulk, target));
-    if (bulk.recount) await step(bulk, 'degrees_settled', () => settleDegrees(bulk, target.ws));
+    await step(bulk, 'undeclared_ends', () => addUndeclaredEndpoints(bulk));
+    if (bulk.recount) await step(bulk, 'degrees_settled', () => settleDegrees(bulk, bulk.ws));
     await bulk.client.query(
       `DROP TABLE IF EXISTS pg_temp.${STAGE}, pg_temp.${ENDS_TABLE}, pg_temp.${DEGREES_TABLE}`,
     );

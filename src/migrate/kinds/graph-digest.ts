@@ -92,7 +92,7 @@ class DigestThread {
 
 function digestOfReply(reply: Extract<GraphDigestReply, { kind: 'digest' }>): StoreDigest {
   const digest = new StoreDigest();
-  digest.merge(reply.counts, reply.sums, reply.records);
+  digest.merge(reply);
   return digest;
 }
 

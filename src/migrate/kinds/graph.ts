@@ -32,6 +32,7 @@ import {
 } from './graph-bulk.ts';
 import { copyOutPages } from '../copy-out.ts';
 import { digestGraphTable, digestThreadsPay } from './graph-digest.ts';
+import { abandonEarly, readEntitiesEarly, type EarlyEntities } from './graph-early.ts';
 import { digestPages, earlyDigestKey } from '../digest.ts';
 import { keysetPages } from '../keyset.ts';
 import { sessionFor, withClient } from '../target.ts';
@@ -171,25 +172,43 @@ interface DigestedIds {
   paired: Uint32Array | undefined;
 }
 
+/** The copy pass's reader of the graph file. */
+function readSource(ctx: PassContext, path: string) {
+  const options = { wantsAttributes: true, digests: true, copyWs: ctx.copyWs };
+  const onRenamed = () => ctx.edgeEnds?.renamed();
+  return readGraphBatches(path, { ...options, pairedIds: ctx.pairedIds === true, onRenamed });
+}
+
+function* batchesOf(ctx: PassContext, batch: GraphBatch): Generator<SourceBatch> {
+  if (batch.rows) {
+    yield* rowBatches(ctx, batch.rows);
+    return;
+  }
+  if (batch.nodes.length > 0) yield entityItems(ctx, batch.nodes, batch.nodeDigests);
+  if (batch.edges.length > 0) yield relationItems(ctx, batch.edges, batch.edgeDigests);
+  drainNotices(ctx);
+}
+
+/** The entities read and staged during the check, as one batch of their sums. */
+function earlyBatch(ctx: PassContext, early: EarlyEntities): SourceBatch {
+  ctx.findings.mergeGroups(early.findings.list());
+  ctx.policy.notices.push(...early.notices);
+  drainNotices(ctx);
+  const { count, digest, pairedIds } = early;
+  return { store: ENTITY_STORE, items: [], summed: { count, digest, pairedIds } };
+}
+
 async function* source(ctx: PassContext, plan: StorePlan): AsyncGenerator<SourceBatch> {
   const path = join(ctx.directory, plan.file);
   if (!existsSync(path)) return;
-  const options = { wantsAttributes: true, digests: true, copyWs: ctx.copyWs };
-  const onRenamed = () => ctx.edgeEnds?.renamed();
-  const read = readGraphBatches(path, { ...options, pairedIds: ctx.pairedIds === true, onRenamed });
-  for await (const batch of read) {
-    if (batch.rows) {
-      yield* rowBatches(ctx, batch.rows);
-      continue;
-    }
-    if (batch.nodes.length > 0) {
-      yield entityItems(ctx, batch.nodes, batch.nodeDigests);
-    }
-    if (batch.edges.length > 0) {
-      yield relationItems(ctx, batch.edges, batch.edgeDigests);
-    }
-    drainNotices(ctx);
+  const early = ctx.earlyEntities;
+  ctx.earlyEntities = undefined;
+  if (early) {
+    await early.done;
+    if (early.count > 0) yield earlyBatch(ctx, early);
+    if (early.held) yield* batchesOf(ctx, early.held);
   }
+  for await (const batch of early?.rest ?? readSource(ctx, path)) yield* batchesOf(ctx, batch);
 }
 
 /**
@@ -228,11 +247,20 @@ async function bulkOf(target: TargetContext): Promise<BulkGraph | undefined> {
   return target.state.get('graph:bulk') as BulkGraph | undefined;
 }
 
-/** On the bulk path, the check pass hands the edge ends over for the degrees. */
+/**
+ * On the bulk path, the check pass hands the edge ends over for the degrees, and the copy
+ * pass starts reading beside it, staging the entities (graph-early.ts).
+ */
 async function prepare(target: TargetContext, ctx: PassContext, plan: StorePlan) {
-  if (!existsSync(join(ctx.directory, plan.file))) return;
+  const path = join(ctx.directory, plan.file);
+  if (!existsSync(path)) return;
   const bulk = await bulkOf(target);
-  if (bulk) ctx.edgeEnds = edgeEndsOf(bulk);
+  if (!bulk) return;
+  ctx.edgeEnds = edgeEndsOf(bulk);
+  if (ctx.copyWs === undefined || process.env.NO_EARLY) return;
+  const early = readEntitiesEarly(bulk, readSource(ctx, path));
+  ctx.earlyEntities = early;
+  target.state.set('graph:early', early);
 }
 
 /**
@@ -317,21 +345,22 @@ function collect(pending: Pending, batch: SourceBatch): void {
   }
 }
 
-/** Relations handed to the writer: how many rows verify will read back. */
-function countRelations(target: TargetContext, rows: number): void {
-  const written = (target.state.get('graph:relations-written') as number | undefined) ?? 0;
-  target.state.set('graph:relations-written', written + rows);
+/** Records handed to the writer: how many rows the early read-back will find. */
+function countRows(target: TargetContext, store: string, rows: number): void {
+  const written = (target.state.get(`graph:written:${store}`) as number | undefined) ?? 0;
+  target.state.set(`graph:written:${store}`, written + rows);
 }
 
 /** Collects a store's records into transactions of `batchRows` rows (or BATCH_CHARS). */
 async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch) {
+  countRows(target, batch.store, recordCount(batch));
+  if (batch.summed) return; // staged while the check ran
   const bulk = await bulkOf(target);
   if (bulk && batch.store === RELATION_STORE && !target.state.has('graph:relations-begun')) {
     await beginRelations(target, bulk);
   }
   const pending = pendingOf(target, batch.store);
   collect(pending, batch);
-  if (batch.store === RELATION_STORE) countRelations(target, recordCount(batch));
   const size = bulk ? BULK_ROWS : batchRows(target);
   if (pending.rows < size && pending.chars < BATCH_CHARS) return;
   target.state.delete(`pending:${batch.store}`);
@@ -344,11 +373,11 @@ async function write(target: TargetContext, _plan: StorePlan, batch: SourceBatch
 
 /**
  * After the last relation is written, nothing changes the relations (what follows writes
- * entities only), so verify's read-back of them runs here, on a second connection, while
- * the server inserts the staged entities: this process hashes while the server writes.
+ * entities only), so verify's read-back of them starts here, on another connection, while
+ * the server finishes the entities.
  */
 function readRelationsEarly(target: TargetContext): void {
-  const rows = (target.state.get('graph:relations-written') as number | undefined) ?? 0;
+  const rows = (target.state.get(`graph:written:${RELATION_STORE}`) as number | undefined) ?? 0;
   const digest = graphDigest(target, RELATION_STORE, rows);
   digest.catch(() => undefined); // awaited by verify; a run that fails first never asks
   target.state.set(earlyDigestKey(RELATION_STORE), digest);
@@ -368,10 +397,11 @@ async function finish(target: TargetContext): Promise<void> {
   const bulk = await bulkOf(target);
   target.state.delete('graph:bulk');
   target.state.delete('graph:relations-begun');
+  target.state.delete('graph:early');
   if (!bulk) return recountDegrees(target);
   target.log.debug('migrate.graph_step', { step: 'relations_written' });
   readRelationsEarly(target);
-  await finishBulk(bulk, target);
+  await finishBulk(bulk);
 }
 
 /** After a failed or refused run: the batch being sent is waited for, the bulk path let go. */
@@ -382,6 +412,10 @@ async function abandon(target: TargetContext): Promise<void> {
   target.state.delete('graph:bulk');
   target.state.delete('graph:relations-begun');
   if (bulk) abandonBulk(bulk);
+  // After the connections: staging then fails, and the early reader stops.
+  const early = target.state.get('graph:early') as EarlyEntities | undefined;
+  target.state.delete('graph:early');
+  if (early) await abandonEarly(early);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { Logger } from '../../log.ts';
 import type { TextPolicy, WriteNotice } from '../../storage/postgres/text.ts';
 import type { CanonicalRecord } from '../canonical.ts';
 import type { StoreDigest } from '../digest.ts';
+import type { EarlyEntities } from './graph-early.ts';
 import type { Findings } from '../findings.ts';
 import type { StorePlan } from '../plan.ts';
 import type { TargetDb } from '../target.ts';
@@ -34,6 +35,8 @@ export interface PassContext {
    * edge's ends, so the entities' degrees are known before any entity is written.
    */
   edgeEnds?: EdgeEnds;
+  /** Set with `edgeEnds`: the copy pass's reader, started beside the check (graph-early.ts). */
+  earlyEntities?: EarlyEntities;
 }
 
 export interface EdgeEnds {
@@ -59,6 +62,15 @@ export interface SourceBatch {
   items: SourceItem[];
   /** Records that never left the reader thread: only their digests and COPY text came. */
   digested?: DigestedRecords;
+  /** Records written before the copy pass began (graph-early.ts): only their sums come. */
+  summed?: SummedRecords;
+}
+
+export interface SummedRecords {
+  count: number;
+  digest: StoreDigest;
+  /** The digest of their vector ids, for the consistency check. */
+  pairedIds: StoreDigest;
 }
 
 export interface DigestedRecords {
@@ -73,7 +85,7 @@ export interface DigestedRecords {
 
 /** The records a batch stands for, whichever form they came in. */
 export function recordCount(batch: SourceBatch): number {
-  return batch.digested?.count ?? batch.items.length;
+  return batch.digested?.count ?? batch.summed?.count ?? batch.items.length;
 }
 
 export interface CheckResult {
