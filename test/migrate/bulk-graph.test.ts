@@ -267,7 +267,9 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
   });
 
   it('refuses a damaged file before writing anything, and lets go of its connections', async () => {
-    const whole = graphml(node('A') + node('B') + edge('A', 'B', '1') + edge('B', 'C', '1'));
+    // 300 nodes: the first 250 are staged while the check reads on, to the damage.
+    const { body } = generatedGraph(300, 400, 0);
+    const whole = graphml(body);
     writeTree(dir.path, {
       'damaged/graph_chunk_entity_relation.graphml': whole.slice(0, whole.lastIndexOf('<edge')),
     });
