@@ -266,6 +266,19 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
     assert.deepEqual(z, { description: 'declared late', entity_type: 'person', degree: 101 });
   });
 
+  it('digests a row of megabytes on a digest thread', async () => {
+    const long = 'a long description; '.repeat(400_000); // 8 MB
+    writeTree(dir.path, {
+      'large/graph_chunk_entity_relation.graphml': graphml(
+        node('A', `<data key="d5">${long}</data>`) + node('B') + edge('A', 'B', '1', long),
+      ),
+    });
+    const report = await migrated('large');
+    for (const store of report.verification!) {
+      assert.equal(store.targetChecksum, store.sourceChecksum, store.store);
+    }
+  });
+
   it('refuses a damaged file before writing anything, and lets go of its connections', async () => {
     // 300 nodes: the first 250 are staged while the check reads on, to the damage.
     const { body } = generatedGraph(300, 400, 0);

@@ -172,13 +172,17 @@ export async function copyRelations(bulk: BulkGraph, lines: string): Promise<boo
 
 /**
  * At the first relation, with every node before it staged: counts the degrees from the
- * edge ends and inserts the staged entities, while the relations are being COPYed.
+ * edge ends, inserts the staged entities and the endpoints no node declared, while the
+ * relations are being COPYed.
  */
 export function startEntityInsert(bulk: BulkGraph): void {
   if (bulk.entityInsert || !endsTrusted(bulk)) return;
   bulk.entityInsert = (async () => {
     await step(bulk, 'degrees_from_ends', () => countDegrees(bulk, ENDS_DEGREES, []));
-    return step(bulk, 'entities_inserted', () => insertEntities(bulk, 0));
+    const upTo = await step(bulk, 'entities_inserted', () => insertEntities(bulk, 0));
+    // A node declared later than this merges into its bare entity, as in networkx.
+    await step(bulk, 'undeclared_ends', () => addUndeclaredEndpoints(bulk));
+    return upTo;
   })();
   bulk.entityInsert.catch(() => undefined); // awaited by finishBulk, or let go by abandon
 }
@@ -328,7 +332,7 @@ async function finalDegrees(bulk: BulkGraph, ws: string): Promise<void> {
 
 /**
  * After the last relation: the entities' INSERT (or, if it never started, the whole of
- * it), then the nodes staged after the first edge, the endpoints no node declared, and
+ * it and the endpoints no node declared), then the nodes staged after the first edge, and
  * every degree right.
  */
 export async function finishBulk(bulk: BulkGraph): Promise<void> {
@@ -337,7 +341,7 @@ export async function finishBulk(bulk: BulkGraph): Promise<void> {
     const inserted = bulk.entityInsert ? await bulk.entityInsert : 0;
     await step(bulk, 'final_degrees', () => finalDegrees(bulk, bulk.ws));
     await step(bulk, 'entities_left', () => insertEntities(bulk, inserted));
-    await step(bulk, 'undeclared_ends', () => addUndeclaredEndpoints(bulk));
+    if (!bulk.entityInsert) await step(bulk, 'undeclared_ends', () => addUndeclaredEndpoints(bulk));
     if (bulk.recount) await step(bulk, 'degrees_settled', () => settleDegrees(bulk, bulk.ws));
     await bulk.client.query(
       `DROP TABLE IF EXISTS pg_temp.${STAGE}, pg_temp.${ENDS_TABLE}, pg_temp.${DEGREES_TABLE}`,

@@ -31,7 +31,7 @@ import {
   type BulkGraph,
 } from './graph-bulk.ts';
 import { copyOutPages } from '../copy-out.ts';
-import { digestGraphTable, digestThreadsPay } from './graph-digest.ts';
+import { DigestThreadError, digestGraphTable, digestThreadsPay } from './graph-digest.ts';
 import { abandonEarly, readEntitiesEarly, type EarlyEntities } from './graph-early.ts';
 import { digestPages, earlyDigestKey } from '../digest.ts';
 import { keysetPages } from '../keyset.ts';
@@ -471,9 +471,16 @@ async function* targetRows(target: TargetContext, store: string) {
 }
 
 /** A graph store's digest: on worker threads for a large table on a real server. */
-function graphDigest(target: TargetContext, store: string, rows: number) {
-  if (target.db.canCopy && digestThreadsPay(rows)) return digestGraphTable(target, store);
-  return digestPages(targetRows(target, store));
+async function graphDigest(target: TargetContext, store: string, rows: number) {
+  if (!target.db.canCopy || !digestThreadsPay(rows)) return digestPages(targetRows(target, store));
+  try {
+    return await digestGraphTable(target, store);
+  } catch (error) {
+    if (!(error instanceof DigestThreadError)) throw error;
+    // A row too large for a thread's heap: this thread has the room.
+    target.log.warn('migrate.digest_thread_failed', { store, reason: error.message });
+    return digestPages(targetRows(target, store));
+  }
 }
 
 export const graphKind: StoreKindModule = {
