@@ -40,9 +40,10 @@ const edge = weightedEdge;
 
 /**
  * A graph of `nodes` nodes and `edges` distinct edges (some to up to `undeclared` ends no
- * node declares), with its degrees as networkx counts them.
+ * node declares, and every `reciprocalEvery`th given twice), with its degrees as networkx
+ * counts them.
  */
-function generatedGraph(nodes: number, edges: number, undeclared = 50) {
+function generatedGraph(nodes: number, edges: number, undeclared = 50, reciprocalEvery = 0) {
   let seed = 12345;
   const next = (n: number) => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -62,6 +63,8 @@ function generatedGraph(nodes: number, edges: number, undeclared = 50) {
     if (seen.has(key)) continue;
     seen.add(key);
     body += edge(a, b, '1');
+    // The same edge again the other way round: networkx merges it, the degree stays.
+    if (reciprocalEvery > 0 && seen.size % reciprocalEvery === 0) body += edge(b, a, '2');
     expected[a] = (expected[a] ?? 0) + 1;
     expected[b] = (expected[b] ?? 0) + 1;
   }
@@ -212,6 +215,15 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
     const entities = report.verification!.find((v) => v.store === 'graph_entities')!;
     const undeclared = Object.keys(expected).filter((name) => name.startsWith('U')).length;
     assert.equal(entities.target, entities.source + undeclared);
+  });
+
+  it('merges reciprocal edges while the entities are inserted, as networkx does', async () => {
+    // The relations' upsert writes their endpoints into the entities table; beside the
+    // entities' INSERT on the other connection, the two used to deadlock.
+    const { body, expected } = generatedGraph(20_000, 60_000, 0, 100);
+    writeTree(dir.path, { 'reciprocal/graph_chunk_entity_relation.graphml': graphml(body) });
+    await migrated('reciprocal');
+    assert.deepEqual(await degrees('reciprocal'), expected);
   });
 
   it('digests the rows read back on worker threads as the file is digested', async () => {

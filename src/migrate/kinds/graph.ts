@@ -319,7 +319,11 @@ async function sendBatch(target: TargetContext, store: string, pending: Pending)
   if (store === ENTITY_STORE) return stageEntities(bulk, linesOf(target, store, pending));
   const copied =
     !bulk.relationsByUpsert && (await copyRelations(bulk, linesOf(target, store, pending)));
-  if (!copied) await upsertBatch(target, store, recordsOf(store, pending));
+  if (copied) return;
+  // The upsert also writes the relations' endpoints into the entities table: beside the
+  // entities' INSERT, the two deadlock. The rest of the relations follow it.
+  await bulk.entityInsert;
+  await upsertBatch(target, store, recordsOf(store, pending));
 }
 
 /** Characters of text a pending batch may hold, however few its records (B19). */
