@@ -89,10 +89,9 @@ export function eachCopyRow(
 
 /** Rows of COPY text (the lines this process wrote for COPY FROM, or a server's output). */
 export function decodeCopyText(text: string, layout: RowLayout): Record<string, unknown>[] {
-  const decoder = new RowDecoder(layout);
-  const lines = text.split('\n');
-  if (lines.at(-1) === '') lines.pop();
-  return lines.map((line) => decoder.row(line));
+  const rows: Record<string, unknown>[] = [];
+  eachCopyRow(text, layout, (row) => rows.push(row));
+  return rows;
 }
 
 /** A workspace's rows of one table, as COPY out selects them. */
@@ -156,10 +155,9 @@ export async function* copyOutPages(
   log: Logger,
   query: CopyOutQuery,
 ): AsyncGenerator<Record<string, unknown>[]> {
-  const decoder = new RowDecoder(query);
   let page: Record<string, unknown>[] = [];
   for await (const text of copyOutText(db, log, query, 0)) {
-    for (const line of text.slice(0, -1).split('\n')) page.push(decoder.row(line));
+    eachCopyRow(text, query, (row) => page.push(row));
     if (page.length < query.pageSize) continue;
     yield page;
     page = [];

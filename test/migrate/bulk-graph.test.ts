@@ -82,6 +82,18 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
     );
     return Object.fromEntries(rows.map((row) => [row.name as string, row.degree as number]));
   };
+  const described = (ws: string) =>
+    db.query(
+      `SELECT name, description, degree FROM ragspace_entities
+        WHERE workspace = $1 ORDER BY name`,
+      [ws],
+    );
+  // Equal checksums, not only no difference found record by record afterwards.
+  const sameChecksums = (report: Awaited<ReturnType<typeof migrated>>) => {
+    for (const store of report.verification!) {
+      assert.equal(store.targetChecksum, store.sourceChecksum, store.store);
+    }
+  };
   const migrated = async (ws: string) => {
     const report = only(await run(migConfig(env()), { workspaces: [ws] }));
     assert.equal(report.status, 'migrated', JSON.stringify(report.error ?? report.verification));
@@ -191,11 +203,7 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
       ),
     });
     await migrated('redeclared');
-    const rows = await db.query(
-      `SELECT name, description, degree FROM ragspace_entities
-        WHERE workspace = 'redeclared' ORDER BY name`,
-    );
-    assert.deepEqual(rows, [
+    assert.deepEqual(await described('redeclared'), [
       { name: 'Alice', description: 'second', degree: 1 },
       { name: 'B', description: null, degree: 1 },
     ]);
@@ -230,9 +238,7 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
     const { body } = generatedGraph(3000, 7000, 0);
     writeTree(dir.path, { 'digested/graph_chunk_entity_relation.graphml': graphml(body) });
     const report = await migrated('digested');
-    for (const store of report.verification!) {
-      assert.equal(store.targetChecksum, store.sourceChecksum, store.store);
-    }
+    sameChecksums(report);
   });
 
   it('merges a node declared again after the first edge into the first', async () => {
@@ -247,11 +253,7 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
       ),
     });
     await migrated('late');
-    const rows = await db.query(
-      `SELECT name, description, degree FROM ragspace_entities
-        WHERE workspace = 'late' ORDER BY name`,
-    );
-    assert.deepEqual(rows, [
+    assert.deepEqual(await described('late'), [
       { name: 'A', description: 'second', degree: 2 },
       { name: 'B', description: null, degree: 1 },
       { name: 'C', description: null, degree: 1 },
@@ -268,9 +270,7 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
     body += node('Z', '<data key="d5">declared late</data>') + edge('Z', 'N7', '1');
     writeTree(dir.path, { 'later/graph_chunk_entity_relation.graphml': graphml(body) });
     const report = await migrated('later');
-    for (const store of report.verification!) {
-      assert.equal(store.targetChecksum, store.sourceChecksum, store.store);
-    }
+    sameChecksums(report);
     const [z] = await db.query(
       `SELECT description, entity_type, degree FROM ragspace_entities
         WHERE workspace = 'later' AND name = 'Z'`,
@@ -286,9 +286,7 @@ describe('the bulk graph path (reader thread, COPY) into PostgreSQL 15', () => {
       ),
     });
     const report = await migrated('large');
-    for (const store of report.verification!) {
-      assert.equal(store.targetChecksum, store.sourceChecksum, store.store);
-    }
+    sameChecksums(report);
   });
 
   it('refuses a damaged file before writing anything, and lets go of its connections', async () => {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { Logger } from '../../log.ts';
 import { from as copyFrom } from 'pg-copy-streams';
 import { acquire, inTransaction } from '../../storage/postgres/pool.ts';
 import { ENTITY_COLUMNS } from '../../storage/postgres/graph-codec.ts';
@@ -7,7 +8,6 @@ import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.t
 import type { Entity } from '../../storage/types.ts';
 import { withClient } from '../target.ts';
 import { ENTITY_LINE_COLUMNS, RELATION_LINE_COLUMNS } from './graph-lines.ts';
-import type { Logger } from '../../log.ts';
 import type { EdgeEnds, TargetContext } from './types.ts';
 
 /**
@@ -103,31 +103,49 @@ async function createTempTables(client: pg.PoolClient): Promise<void> {
   await client.query(`CREATE TEMP TABLE ${ENDS_TABLE} (name TEXT COLLATE "C")`);
 }
 
+/** Text gathered into COPYs of about `chars` characters, one in flight while the next fills. */
+export class CopyBatches {
+  private text = '';
+  private sending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly send: (text: string) => Promise<void>,
+    private readonly chars: number,
+  ) {}
+
+  async add(text: string): Promise<void> {
+    this.text += text;
+    if (this.text.length >= this.chars) await this.next();
+  }
+
+  async flush(): Promise<void> {
+    if (this.text !== '') await this.next();
+    await this.sending;
+  }
+
+  private async next(): Promise<void> {
+    await this.sending;
+    this.sending = this.send(this.text);
+    this.sending.catch(() => undefined); // awaited by the next send or by flush
+    this.text = '';
+  }
+}
+
 /** Characters of edge ends per COPY. */
 const ENDS_CHARS = 1 << 20;
 
 /**
  * Where the check pass sends the edge ends: COPYs of about a megabyte into the ends table
- * (the server is otherwise nearly idle then), one in flight while the next fills. Not one
- * COPY for the whole pass: the early reader's staging shares the connection meanwhile.
+ * (the server is otherwise nearly idle then). Not one COPY for the whole pass: the early
+ * reader's staging shares the connection meanwhile.
  */
 export function edgeEndsOf(bulk: BulkGraph): EdgeEnds {
-  let text = '';
-  let sending: Promise<void> = Promise.resolve();
-  const send = async () => {
-    await sending;
-    sending = copyText(bulk.client, ENDS_TABLE, ['name'], text);
-    sending.catch(() => undefined); // awaited by the next send or by close
-    text = '';
-  };
+  const copy = (text: string) => copyText(bulk.client, ENDS_TABLE, ['name'], text);
+  const batches = new CopyBatches(copy, ENDS_CHARS);
   return {
-    write: async (ends) => {
-      text += ends;
-      if (text.length >= ENDS_CHARS) await send();
-    },
+    write: (ends) => batches.add(ends),
     close: async () => {
-      if (text !== '') await send();
-      await sending;
+      await batches.flush();
       bulk.endsComplete = true;
     },
     renamed: () => {
@@ -292,20 +310,20 @@ async function addUndeclaredEndpoints(bulk: BulkGraph): Promise<void> {
  * another, in two set-based statements. (Recounting name by name ran for hours on a large
  * workspace whose statistics were taken while it was empty.)
  */
-async function settleDegrees(bulk: BulkGraph, ws: string): Promise<void> {
+async function settleDegrees(bulk: BulkGraph): Promise<void> {
   await bulk.client.query(`ANALYZE ${ENTITIES_TABLE}`);
   await inTransaction(bulk.client, 'BEGIN', async () => {
     await bulk.client.query(`SET LOCAL work_mem = '${DEGREE_WORK_MEM}'`);
     await bulk.client.query(
       `UPDATE ${ENTITIES_TABLE} e SET degree = d.n FROM ${DEGREES_TABLE} d
         WHERE e.workspace = $1 AND e.name = d.name AND e.degree <> d.n`,
-      [ws],
+      [bulk.ws],
     );
     await bulk.client.query(
       `UPDATE ${ENTITIES_TABLE} e SET degree = 0
         WHERE e.workspace = $1 AND e.degree <> 0
           AND NOT EXISTS (SELECT 1 FROM ${DEGREES_TABLE} d WHERE d.name = e.name)`,
-      [ws],
+      [bulk.ws],
     );
   });
 }
@@ -321,10 +339,10 @@ export function abandonBulk(bulk: BulkGraph): void {
 }
 
 /** The degrees the entities' rows must end with, counted once into the degrees table. */
-async function finalDegrees(bulk: BulkGraph, ws: string): Promise<void> {
+async function finalDegrees(bulk: BulkGraph): Promise<void> {
   // Relations merged by the upsert, or a renamed node: only the relations table knows.
   if (bulk.relationsByUpsert || !endsTrusted(bulk)) {
-    return countDegrees(bulk, RELATION_DEGREES, [ws]);
+    return countDegrees(bulk, RELATION_DEGREES, [bulk.ws]);
   }
   // No relation at all, so no INSERT started: the ends (none) still count.
   if (!bulk.entityInsert) await countDegrees(bulk, ENDS_DEGREES, []);
@@ -339,10 +357,10 @@ export async function finishBulk(bulk: BulkGraph): Promise<void> {
   bulk.relationsClient.release();
   try {
     const inserted = bulk.entityInsert ? await bulk.entityInsert : 0;
-    await step(bulk, 'final_degrees', () => finalDegrees(bulk, bulk.ws));
+    await step(bulk, 'final_degrees', () => finalDegrees(bulk));
     await step(bulk, 'entities_left', () => insertEntities(bulk, inserted));
     if (!bulk.entityInsert) await step(bulk, 'undeclared_ends', () => addUndeclaredEndpoints(bulk));
-    if (bulk.recount) await step(bulk, 'degrees_settled', () => settleDegrees(bulk, bulk.ws));
+    if (bulk.recount) await step(bulk, 'degrees_settled', () => settleDegrees(bulk));
     await bulk.client.query(
       `DROP TABLE IF EXISTS pg_temp.${STAGE}, pg_temp.${ENDS_TABLE}, pg_temp.${DEGREES_TABLE}`,
     );

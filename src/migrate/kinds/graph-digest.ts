@@ -1,15 +1,13 @@
 import type { Worker } from 'node:worker_threads';
-import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
 import { copyOutText } from '../copy-out.ts';
 import { StoreDigest } from '../digest.ts';
-import { ENTITY_STORE } from '../records/graph.ts';
 import { startTsWorker } from '../threads.ts';
 import type {
   GraphDigestJob,
   GraphDigestReply,
   GraphDigestRequest,
 } from './graph-digest-worker.ts';
-import { ENTITY_SELECT, RELATION_SELECT } from './graph-lines.ts';
+import { readBackOf } from './graph-lines.ts';
 import type { TargetContext } from './types.ts';
 
 /**
@@ -200,12 +198,7 @@ class DigestThreads {
 
 /** The digest of a graph store's rows, read by COPY here and digested on worker threads. */
 export async function digestGraphTable(target: TargetContext, store: string) {
-  const entities = store === ENTITY_STORE;
-  const source = {
-    table: entities ? ENTITIES_TABLE : RELATIONS_TABLE,
-    ws: target.ws,
-    columns: entities ? ENTITY_SELECT : RELATION_SELECT,
-  };
+  const source = { ...readBackOf(store), ws: target.ws };
   const threads = new DigestThreads({ store, workspace: target.workspace });
   let done = false;
   try {

@@ -3,7 +3,7 @@ import { StoreDigest } from '../digest.ts';
 import { Findings } from '../findings.ts';
 import type { GraphBatch } from '../source/graph.ts';
 import type { GraphRows } from '../source/graph-worker.ts';
-import { stageEntities, type BulkGraph } from './graph-bulk.ts';
+import { CopyBatches, stageEntities, type BulkGraph } from './graph-bulk.ts';
 
 /**
  * On the bulk graph path the copy pass starts reading with the check pass: the two read
@@ -28,8 +28,8 @@ export interface EarlyEntities {
   done: Promise<void>;
 }
 
-/** Entity rows per COPY into the stage, as the writer's batches. */
-const STAGE_ROWS = 2500;
+/** Characters of entity rows per COPY into the stage (some 3,000 rows of the bench). */
+const STAGE_CHARS = 1 << 20;
 
 export function readEntitiesEarly(bulk: BulkGraph, read: AsyncGenerator<GraphBatch>) {
   const early: EarlyEntities = {
@@ -49,7 +49,7 @@ export function readEntitiesEarly(bulk: BulkGraph, read: AsyncGenerator<GraphBat
 
 /** Stages entity batches until one holds an edge (or is records, from a small file). */
 async function pump(bulk: BulkGraph, read: AsyncGenerator<GraphBatch>, early: EarlyEntities) {
-  const stage = new Stager(bulk);
+  const stage = new CopyBatches((lines) => stageEntities(bulk, lines), STAGE_CHARS);
   for (;;) {
     const next = await read.next();
     if (next.done) break;
@@ -59,7 +59,7 @@ async function pump(bulk: BulkGraph, read: AsyncGenerator<GraphBatch>, early: Ea
       break;
     }
     sum(early, rows);
-    await stage.add(rows.nodeCopy, rows.nodeCount);
+    await stage.add(rows.nodeCopy);
   }
   await stage.flush();
 }
@@ -70,34 +70,6 @@ function sum(early: EarlyEntities, rows: GraphRows): void {
   if (rows.nodeIds) early.pairedIds.addPacked(rows.nodeIds);
   early.findings.mergeGroups(rows.findings);
   early.notices.push(...rows.notices);
-}
-
-/** Gathers COPY text into batches of STAGE_ROWS, one COPY in flight while the next fills. */
-class Stager {
-  private lines = '';
-  private rows = 0;
-  private sending: Promise<void> = Promise.resolve();
-
-  constructor(private readonly bulk: BulkGraph) {}
-
-  async add(lines: string, rows: number): Promise<void> {
-    this.lines += lines;
-    this.rows += rows;
-    if (this.rows >= STAGE_ROWS) await this.send();
-  }
-
-  async flush(): Promise<void> {
-    if (this.rows > 0) await this.send();
-    await this.sending;
-  }
-
-  private async send(): Promise<void> {
-    await this.sending;
-    this.sending = stageEntities(this.bulk, this.lines);
-    this.sending.catch(() => undefined); // awaited by the next send or by flush
-    this.lines = '';
-    this.rows = 0;
-  }
 }
 
 /**

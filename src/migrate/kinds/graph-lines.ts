@@ -99,7 +99,7 @@ function jsonColumn(text: string): unknown {
 }
 
 /** How `pg` (with the pool's int8 parser) would read each non-text column of a graph table. */
-export function graphParsers(columns: AttributeColumn[]): Record<string, ColumnParser> {
+function graphParsers(columns: AttributeColumn[]): Record<string, ColumnParser> {
   const parsers: Record<string, ColumnParser> = { extra: jsonColumn, attr_types: jsonColumn };
   for (const column of columns) {
     if (column.kind === 'long') parsers[column.name] = Number;
@@ -124,8 +124,8 @@ export function relationsOfLines(text: string): Relation[] {
 }
 
 /** The columns verify reads back from the graph tables (COPY out, or keyset pages). */
-export const ENTITY_SELECT = ['name', ...ENTITY_COLUMNS.map((c) => c.name), 'extra', 'attr_types'];
-export const RELATION_SELECT = [
+const ENTITY_SELECT = ['name', ...ENTITY_COLUMNS.map((c) => c.name), 'extra', 'attr_types'];
+const RELATION_SELECT = [
   'source',
   'target',
   ...RELATION_COLUMNS.map((c) => c.name),
@@ -133,11 +133,21 @@ export const RELATION_SELECT = [
   'attr_types',
 ];
 
-export const ENTITY_READ_LAYOUT = { columns: ENTITY_SELECT, parsers: graphParsers(ENTITY_COLUMNS) };
-export const RELATION_READ_LAYOUT = {
+const ENTITY_READ_BACK = {
+  table: ENTITIES_TABLE,
+  columns: ENTITY_SELECT,
+  parsers: graphParsers(ENTITY_COLUMNS),
+};
+const RELATION_READ_BACK = {
+  table: RELATIONS_TABLE,
   columns: RELATION_SELECT,
   parsers: graphParsers(RELATION_COLUMNS),
 };
+
+/** What verify reads back of a graph store: its table, columns, and their parsers. */
+export function readBackOf(store: string) {
+  return store === ENTITY_STORE ? ENTITY_READ_BACK : RELATION_READ_BACK;
+}
 
 /** A graph table's row, read back, in canonical form. */
 export function canonicalGraphRow(
@@ -150,15 +160,14 @@ export function canonicalGraphRow(
     : canonicalRelation(toRelation(row), policy);
 }
 
-/** Digests each row of a graph store's COPY out text (`*_READ_LAYOUT` columns) into `digest`. */
+/** Digests each row of a graph store's COPY out text (`readBackOf` columns) into `digest`. */
 export function digestGraphLines(
   store: string,
   text: string,
   policy: TextPolicy,
   digest: StoreDigest,
 ): void {
-  const layout = store === ENTITY_STORE ? ENTITY_READ_LAYOUT : RELATION_READ_LAYOUT;
-  eachCopyRow(text, layout, (row) => {
+  eachCopyRow(text, readBackOf(store), (row) => {
     const record = canonicalGraphRow(store, row, policy);
     digest.add(record.key, digestOf(record));
   });

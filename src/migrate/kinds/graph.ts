@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { GraphmlError, type GraphmlEdge, type GraphmlNode } from '../../formats/graphml.ts';
 import { GraphBuffer, updateDegrees } from '../../storage/postgres/graph.ts';
 import { COPY_MIN_ROWS } from '../../storage/postgres/copy.ts';
-import { ENTITY_COLUMNS, RELATION_COLUMNS } from '../../storage/postgres/graph-codec.ts';
 import { inTransaction } from '../../storage/postgres/pool.ts';
 import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.ts';
 import type { Entity, Relation } from '../../storage/types.ts';
@@ -39,11 +38,9 @@ import { sessionFor, withClient } from '../target.ts';
 import {
   canonicalGraphRow,
   edgeEndLines,
-  ENTITY_SELECT,
-  RELATION_SELECT,
   entitiesOfLines,
   entityLines,
-  graphParsers,
+  readBackOf,
   relationLines,
   relationsOfLines,
 } from './graph-lines.ts';
@@ -257,7 +254,7 @@ async function prepare(target: TargetContext, ctx: PassContext, plan: StorePlan)
   const bulk = await bulkOf(target);
   if (!bulk) return;
   ctx.edgeEnds = edgeEndsOf(bulk);
-  if (ctx.copyWs === undefined || process.env.NO_EARLY) return;
+  if (ctx.copyWs === undefined) return;
   const early = readEntitiesEarly(bulk, readSource(ctx, path));
   ctx.earlyEntities = early;
   target.state.set('graph:early', early);
@@ -441,12 +438,12 @@ async function recountDegrees(target: TargetContext): Promise<void> {
 
 /** The graph tables' rows of a workspace, raw, in key order. */
 export function graphRows(target: TargetContext, store: string) {
-  const entities = store === ENTITY_STORE;
+  const { table, columns } = readBackOf(store);
   return keysetPages(target.db, target.log, {
-    table: entities ? ENTITIES_TABLE : RELATIONS_TABLE,
+    table,
     ws: target.ws,
-    keys: entities ? ['name'] : ['source', 'target'],
-    columns: (entities ? ENTITY_SELECT : RELATION_SELECT).join(', '),
+    keys: store === ENTITY_STORE ? ['name'] : ['source', 'target'],
+    columns: columns.join(', '),
     pageSize: PAGE,
   });
 }
@@ -457,12 +454,9 @@ export function graphRows(target: TargetContext, store: string) {
  */
 function unorderedGraphRows(target: TargetContext, store: string) {
   if (!target.db.canCopy) return graphRows(target, store);
-  const entities = store === ENTITY_STORE;
   return copyOutPages(target.db, target.log, {
-    table: entities ? ENTITIES_TABLE : RELATIONS_TABLE,
+    ...readBackOf(store),
     ws: target.ws,
-    columns: entities ? ENTITY_SELECT : RELATION_SELECT,
-    parsers: graphParsers(entities ? ENTITY_COLUMNS : RELATION_COLUMNS),
     pageSize: PAGE,
   });
 }

@@ -190,9 +190,12 @@ async function* drain(
     const message = await mailbox.take();
     if (message.kind === 'end') return;
     if (message.kind === 'error') throw new GraphmlError(message.reason, message.offset);
-    if (message.kind === 'directed' || message.kind === 'renamed') {
-      if (message.kind === 'directed') options.onDirected?.();
-      else options.onRenamed?.();
+    if (message.kind === 'directed') {
+      options.onDirected?.();
+      continue;
+    }
+    if (message.kind === 'renamed') {
+      options.onRenamed?.();
       continue;
     }
     Atomics.sub(counter, 0, 1);
