@@ -31,7 +31,7 @@ const ESCAPED: Record<string, string> = {
 };
 
 /** COPY text's backslash escapes (the server writes only these, never octal or hex). */
-function unescapeField(text: string): string {
+export function unescapeField(text: string): string {
   return text.replace(/\\(.)/g, (_, c: string) => ESCAPED[c] ?? c);
 }
 
@@ -42,7 +42,7 @@ export interface RowLayout {
 }
 
 /** Builds rows from COPY text lines, one parser per column, shared by every row. */
-class RowDecoder {
+export class RowDecoder {
   private readonly parsers: (ColumnParser | undefined)[];
 
   constructor(private readonly query: RowLayout) {
@@ -69,6 +69,16 @@ class RowDecoder {
   }
 }
 
+/** Each line of COPY text in turn, without its newline. */
+export function eachCopyLine(text: string, fn: (line: string) => void): void {
+  for (let from = 0; from < text.length;) {
+    let end = text.indexOf('\n', from);
+    if (end < 0) end = text.length;
+    fn(text.slice(from, end));
+    from = end + 1;
+  }
+}
+
 /**
  * Each row of COPY text in turn, none kept: what a caller does not keep dies young, which
  * costs the garbage collector far less than an array of a whole piece's rows.
@@ -79,12 +89,7 @@ export function eachCopyRow(
   fn: (row: Record<string, unknown>) => void,
 ): void {
   const decoder = new RowDecoder(layout);
-  for (let from = 0; from < text.length;) {
-    let end = text.indexOf('\n', from);
-    if (end < 0) end = text.length;
-    fn(decoder.row(text.slice(from, end)));
-    from = end + 1;
-  }
+  eachCopyLine(text, (line) => fn(decoder.row(line)));
 }
 
 /** Rows of COPY text (the lines this process wrote for COPY FROM, or a server's output). */

@@ -12,9 +12,15 @@ import { ENTITIES_TABLE, RELATIONS_TABLE } from '../../storage/postgres/tables.t
 import type { TextPolicy } from '../../storage/postgres/text.ts';
 import type { Entity, Relation } from '../../storage/types.ts';
 import type { CanonicalRecord } from '../canonical.ts';
-import { decodeCopyText, eachCopyRow, type ColumnParser } from '../copy-out.ts';
-import { digestOf, type StoreDigest } from '../digest.ts';
-import { canonicalEntityRow, canonicalRelation, ENTITY_STORE } from '../records/graph.ts';
+import { decodeCopyText, eachCopyLine, RowDecoder, type ColumnParser } from '../copy-out.ts';
+import { digestOf, recordDigest, type StoreDigest } from '../digest.ts';
+import {
+  canonicalEntityRow,
+  canonicalRelation,
+  ENTITY_STORE,
+  RELATION_STORE,
+} from '../records/graph.ts';
+import { PlainRowReader } from './graph-plain-rows.ts';
 
 /**
  * Graph rows as COPY text for the bulk path (graph-bulk.ts): pure functions, so the
@@ -160,6 +166,11 @@ export function canonicalGraphRow(
     : canonicalRelation(toRelation(row), policy);
 }
 
+const PLAIN_ROWS = {
+  [ENTITY_STORE]: new PlainRowReader(ENTITY_READ_BACK, 1),
+  [RELATION_STORE]: new PlainRowReader(RELATION_READ_BACK, 2),
+};
+
 /** Digests each row of a graph store's COPY out text (`readBackOf` columns) into `digest`. */
 export function digestGraphLines(
   store: string,
@@ -167,8 +178,14 @@ export function digestGraphLines(
   policy: TextPolicy,
   digest: StoreDigest,
 ): void {
-  eachCopyRow(text, readBackOf(store), (row) => {
-    const record = canonicalGraphRow(store, row, policy);
+  const plain = store === ENTITY_STORE ? PLAIN_ROWS[ENTITY_STORE] : PLAIN_ROWS[RELATION_STORE];
+  const decoder = new RowDecoder(readBackOf(store));
+  eachCopyLine(text, (line) => {
+    if (plain.read(line)) {
+      digest.add(plain.key, recordDigest(plain.key, plain.text));
+      return;
+    }
+    const record = canonicalGraphRow(store, decoder.row(line), policy);
     digest.add(record.key, digestOf(record));
   });
 }
