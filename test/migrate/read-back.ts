@@ -1,37 +1,35 @@
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
-import { eachCopyLine, RowDecoder } from '../../src/migrate/copy-out.ts';
+import { silentLogger } from '../../src/log.ts';
+import { copyOutText as readBack, eachCopyLine, RowDecoder } from '../../src/migrate/copy-out.ts';
 import { digestOf, recordDigest } from '../../src/migrate/digest.ts';
-import { canonicalGraphRow, readBackOf } from '../../src/migrate/kinds/graph-lines.ts';
-import { PlainRowReader } from '../../src/migrate/kinds/graph-plain-rows.ts';
+import { canonicalGraphRow, plainRowsOf, readBackOf } from '../../src/migrate/kinds/graph-lines.ts';
 import { ENTITY_STORE, RELATION_STORE } from '../../src/migrate/records/graph.ts';
 import { newPolicy } from '../../src/migrate/records/text.ts';
-import { PG, type MigDatabase } from './helpers.ts';
+import { openTarget } from '../../src/migrate/target.ts';
+import { migConfig, WITHOUT_VECTORS, type MigDatabase } from './helpers.ts';
 
 /**
  * A graph table's rows as verify reads them back (COPY out text of `readBackOf`'s
- * columns), checked two ways: straight from each line (PlainRowReader) and through the
- * row, record and canonical form. Both must give each plain row the same key and digest.
+ * columns, through the same reader), checked two ways: straight from each line
+ * (PlainRowReader) and through the row, record and canonical form. Both must give each
+ * plain row the same key and digest.
  */
 export async function copyOutText(db: MigDatabase, store: string, ws: string): Promise<string> {
-  const { table, columns } = readBackOf(store);
-  const client = new pg.Client({ ...PG, database: db.name });
-  await client.connect();
+  const config = migConfig(WITHOUT_VECTORS, db.env);
+  const target = await openTarget(config, silentLogger, false);
   try {
-    const where = `workspace = ${client.escapeLiteral(ws)}`;
-    const sql = `COPY (SELECT ${columns.join(', ')} FROM ${table} WHERE ${where}) TO STDOUT`;
+    const query = { ...readBackOf(store), ws };
     let text = '';
-    for await (const chunk of client.query(copyTo(sql))) text += (chunk as Buffer).toString();
+    for await (const piece of readBack(target, silentLogger, query, 0)) text += piece;
     return text;
   } finally {
-    await client.end();
+    await target.close();
   }
 }
 
 /** The lines of `text` read as plain rows (each checked against the general way). */
 export function plainLines(store: string, text: string): string[] {
-  const plain = new PlainRowReader(readBackOf(store), store === ENTITY_STORE ? 1 : 2);
+  const plain = plainRowsOf(store);
   const decoder = new RowDecoder(readBackOf(store));
   const policy = newPolicy('w');
   const found: string[] = [];

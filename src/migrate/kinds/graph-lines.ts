@@ -14,12 +14,7 @@ import type { Entity, Relation } from '../../storage/types.ts';
 import type { CanonicalRecord } from '../canonical.ts';
 import { decodeCopyText, eachCopyLine, RowDecoder, type ColumnParser } from '../copy-out.ts';
 import { digestOf, recordDigest, type StoreDigest } from '../digest.ts';
-import {
-  canonicalEntityRow,
-  canonicalRelation,
-  ENTITY_STORE,
-  RELATION_STORE,
-} from '../records/graph.ts';
+import { canonicalEntityRow, canonicalRelation, ENTITY_STORE } from '../records/graph.ts';
 import { PlainRowReader } from './graph-plain-rows.ts';
 
 /**
@@ -166,10 +161,13 @@ export function canonicalGraphRow(
     : canonicalRelation(toRelation(row), policy);
 }
 
-const PLAIN_ROWS = {
-  [ENTITY_STORE]: new PlainRowReader(ENTITY_READ_BACK, 1),
-  [RELATION_STORE]: new PlainRowReader(RELATION_READ_BACK, 2),
-};
+const ENTITY_PLAIN_ROWS = new PlainRowReader(ENTITY_READ_BACK, 1);
+const RELATION_PLAIN_ROWS = new PlainRowReader(RELATION_READ_BACK, 2);
+
+/** The reader of a graph store's plain rows, in `readBackOf` columns. */
+export function plainRowsOf(store: string): PlainRowReader {
+  return store === ENTITY_STORE ? ENTITY_PLAIN_ROWS : RELATION_PLAIN_ROWS;
+}
 
 /** Digests each row of a graph store's COPY out text (`readBackOf` columns) into `digest`. */
 export function digestGraphLines(
@@ -178,7 +176,7 @@ export function digestGraphLines(
   policy: TextPolicy,
   digest: StoreDigest,
 ): void {
-  const plain = store === ENTITY_STORE ? PLAIN_ROWS[ENTITY_STORE] : PLAIN_ROWS[RELATION_STORE];
+  const plain = plainRowsOf(store);
   const decoder = new RowDecoder(readBackOf(store));
   eachCopyLine(text, (line) => {
     if (plain.read(line)) {

@@ -68,7 +68,7 @@ export class PlainRowReader {
   private canonicalPart(at: number): string | undefined {
     const field = this.fields[at]!;
     if (field === '\\N') return '';
-    const value = field.includes('\\') ? unescapeField(field) : field;
+    const value = unescaped(field);
     const parse = this.parsers[at];
     if (parse === undefined) {
       return isStorableText(value) ? this.heads[at] + 's' + value.length + ':' + value : undefined;
@@ -81,14 +81,13 @@ export class PlainRowReader {
   }
 
   private keyOf(): string {
-    const first = this.keyField(0);
+    const first = unescaped(this.fields[0]!);
     if (this.keyColumns === 1) return first;
-    const [low, high] = orderedPair(first, this.keyField(1));
+    const [low, high] = orderedPair(first, unescaped(this.fields[1]!));
     return relationKey(low, high);
   }
+}
 
-  private keyField(at: number): string {
-    const field = this.fields[at]!;
-    return field.includes('\\') ? unescapeField(field) : field;
-  }
+function unescaped(field: string): string {
+  return field.includes('\\') ? unescapeField(field) : field;
 }
